@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // CI must not run focused tests; `allowOnly` is false there by default, kept explicit here.
+    allowOnly: false,
+  },
+});
