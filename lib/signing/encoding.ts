@@ -3,7 +3,10 @@
  * (Not base64url: CloudFront keeps the padding, spelled `_`.)
  */
 export function encodeCloudFrontBase64(bytes: Buffer): string {
-  return bytes.toString('base64').replace(/[+=/]/g, swapToSafe);
+  // base64url already spells `+` as `-`; its `_` stands for `/`, which CloudFront spells `~`; and it
+  // drops the padding, which CloudFront keeps as `_`. Cheaper than a regex over standard base64.
+  const padding = (3 - (bytes.length % 3)) % 3;
+  return bytes.toString('base64url').replaceAll('_', '~') + (padding === 0 ? '' : padding === 1 ? '_' : '__');
 }
 
 /**
@@ -16,10 +19,6 @@ export function decodeCloudFrontBase64(text: string): Buffer | undefined {
   const unpadded = standard.replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   return Buffer.from(standard, 'base64');
-}
-
-function swapToSafe(c: string): string {
-  return c === '+' ? '-' : c === '=' ? '_' : '~';
 }
 
 function swapToStandard(c: string): string {

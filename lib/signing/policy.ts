@@ -25,14 +25,15 @@ export function cannedPolicy(resource: string, expires: number): string {
 
 /** A custom policy: one statement, array form, compact JSON, conditions in a fixed order. */
 export function customPolicy(resource: string, conditions: PolicyConditions): string {
-  const condition: Record<string, unknown> = { DateLessThan: { 'AWS:EpochTime': conditions.expires } };
-  if (conditions.notBefore !== undefined) {
-    condition.DateGreaterThan = { 'AWS:EpochTime': conditions.notBefore };
-  }
-  if (conditions.ipAddress !== undefined) {
-    condition.IpAddress = { 'AWS:SourceIp': conditions.ipAddress };
-  }
-  return JSON.stringify({ Statement: [{ Resource: resource, Condition: condition }] });
+  // Built as text rather than JSON.stringify of an object: the same bytes, a few microseconds less on
+  // the signing path. The times are validated integers and the CIDR a normalized dotted quad.
+  const notBefore =
+    conditions.notBefore === undefined ? '' : `,"DateGreaterThan":{"AWS:EpochTime":${conditions.notBefore}}`;
+  const ip =
+    conditions.ipAddress === undefined
+      ? ''
+      : `,"IpAddress":{"AWS:SourceIp":${JSON.stringify(conditions.ipAddress)}}`;
+  return `{"Statement":[{"Resource":${JSON.stringify(resource)},"Condition":{"DateLessThan":{"AWS:EpochTime":${conditions.expires}}${notBefore}${ip}}}]}`;
 }
 
 /**
