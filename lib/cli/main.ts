@@ -2,6 +2,7 @@ import { SigningError } from '../signing/index.ts';
 import { EXPLAIN_HELP, explain } from './explain.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { KEYGEN_HELP, keygen } from './keygen.ts';
+import { SANDBOX_HELP, sandbox } from './sandbox.ts';
 import { COOKIES_HELP, cookies, SIGN_HELP, sign } from './sign.ts';
 
 type Command = (args: string[], io: CliIo) => number | Promise<number>;
@@ -22,6 +23,11 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
     run: explain,
     help: EXPLAIN_HELP,
     summary: 'say what CloudFront would answer for a URL, and why',
+  },
+  sandbox: {
+    run: (args, io) => sandbox(args, io),
+    help: SANDBOX_HELP,
+    summary: 'run local Secrets Manager, CloudFront API and edge stand-ins',
   },
 };
 
