@@ -36,7 +36,11 @@ export function listen(server: Server, port: number, label: string): Promise<str
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
       if (error.code === 'EADDRINUSE') {
-        reject(new Error(`Port ${port} for the ${label} is already in use: stop what holds it or pick another port.`));
+        reject(
+          new Error(
+            `Port ${port} for the ${label} is already in use: stop what holds it or pick another port.`,
+          ),
+        );
       } else {
         reject(error);
       }

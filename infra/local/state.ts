@@ -50,9 +50,12 @@ export class FileStateStore implements StateStore {
     try {
       return JSON.parse(text);
     } catch (cause) {
-      throw new Error(`Expected sandbox state in ${this.#path} to be JSON; it is not (delete it to start over).`, {
-        cause,
-      });
+      throw new Error(
+        `Expected sandbox state in ${this.#path} to be JSON; it is not (delete it to start over).`,
+        {
+          cause,
+        },
+      );
     }
   }
 
