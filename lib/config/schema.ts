@@ -1,0 +1,187 @@
+import * as z from 'zod';
+
+/**
+ * A length of time in whole seconds: a number of seconds, or text like "90s", "5m", "1h", "30d".
+ * Config files are read by people: "30d" is clearer than 2592000.
+ */
+export const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+)\s*(s|m|h|d)$/.exec(value.trim());
+  if (match === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `Expected seconds or a duration like "90s", "5m", "1h", "30d"; got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+});
+
+const hostname = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/,
+    'Expected a lowercase host name like media.example.com (optionally with :port)',
+  );
+
+const origin = z
+  .string()
+  .regex(
+    /^https?:\/\/[^/\s]+$/,
+    'Expected an origin like https://app.example.com (scheme and host, no path)',
+  );
+
+/**
+ * When a grant applies. `claims`: every named claim must hold the value (a claim that is an array,
+ * or a space-separated string such as `scope`, holds each of its items). `apiKeys`: the caller used
+ * one of these API key ids. Both given: either may match.
+ */
+export const grantWhen = z
+  .strictObject({
+    claims: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+    apiKeys: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .refine((when) => when.claims !== undefined || when.apiKeys !== undefined, {
+    message: 'Expected `claims` or `apiKeys`: a grant that names neither would apply to no one',
+  });
+
+/**
+ * One grant: who (`when`) may sign what (`resources`, URL patterns on the profile's domains; `*` a
+ * run of characters inside one path segment or more, `{claim}` the caller's claim) for how long.
+ */
+export const grantSchema = z.strictObject({
+  when: grantWhen,
+  resources: z.array(z.string().regex(/^https:\/\//, 'Expected an https:// URL pattern')).min(1),
+  /** The longest expiry this grant allows, seconds; at most the profile's `ttl.max`. */
+  maxTtl: duration.optional(),
+});
+
+export const profileSchema = z.strictObject({
+  /** The CDN host names this profile signs for (the distribution's domain and aliases). */
+  domains: z.array(hostname).min(1),
+  keyRing: z.strictObject({
+    /** The Secrets Manager secret that holds the key ring (name or ARN). */
+    secretId: z.string().min(1),
+  }),
+  /** The CloudFront key group the distribution trusts; the ring records it too. */
+  keyGroupId: z.string().min(1).optional(),
+  /** A distribution whose cache behaviours should trust the key group (checked by `signet doctor`). */
+  distributionId: z.string().min(1).optional(),
+  /** The algorithm of keys the rotator creates. */
+  algorithm: z.enum(['ecdsa-p256', 'rsa-2048']).default('ecdsa-p256'),
+  /** RSA keys may sign with SHA-1 (classic) or SHA-256; ECDSA always signs with SHA-256. */
+  hash: z.enum(['sha1', 'sha256']).optional(),
+  ttl: z
+    .strictObject({ default: duration.default(300), max: duration.default(86_400) })
+    .default({ default: 300, max: 86_400 }),
+  cookie: z
+    .strictObject({
+      domain: z.string().optional(),
+      path: z.string().default('/'),
+      sameSite: z.enum(['Strict', 'Lax', 'None']).default('Lax'),
+    })
+    .default({ path: '/', sameSite: 'Lax' }),
+  cors: z.strictObject({ origins: z.array(origin).default([]) }).default({ origins: [] }),
+  grants: z.array(grantSchema).default([]),
+  cache: z
+    .strictObject({ ttl: duration.default(300), maxStale: duration.default(3600) })
+    .default({ ttl: 300, maxStale: 3600 }),
+  rotation: z
+    .strictObject({
+      rotateEvery: duration.default(30 * 86_400),
+      propagation: duration.default(3600),
+      clockSkew: duration.default(300),
+      /** Extra wait before an old key is removed, beyond maxStale + max TTL + clock skew. */
+      removeAfter: duration.optional(),
+      canary: z.strictObject({ url: z.string().url() }).optional(),
+    })
+    .default({ rotateEvery: 2_592_000, propagation: 3600, clockSkew: 300 }),
+});
+
+export const authSchema = z.strictObject({
+  jwt: z
+    .strictObject({
+      issuer: z.string().min(1),
+      audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+      jwksUrl: z.string().url(),
+      /** Asymmetric algorithms only: HMAC would make the issuer's verification secret a signing secret. */
+      algorithms: z
+        .array(
+          z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+        )
+        .min(1)
+        .default(['RS256', 'ES256']),
+      clockTolerance: duration.default(30),
+    })
+    .optional(),
+  apiKeys: z
+    .strictObject({
+      /** A secret holding {"keys":[{"id":"mobile-app","sha256":"<hex of the key>"}]}. */
+      secretId: z.string().min(1),
+    })
+    .optional(),
+  /** Take verified claims from an API Gateway JWT authorizer (requestContext.authorizer.jwt.claims). */
+  trustGatewayClaims: z.boolean().default(false),
+});
+
+export const configSchema = z
+  .strictObject({
+    defaultProfile: z.string().optional(),
+    auth: authSchema.default({ trustGatewayClaims: false }),
+    profiles: z.record(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9-]{0,62}$/,
+          'Expected a profile name of lowercase letters, digits and dashes',
+        ),
+      profileSchema,
+    ),
+  })
+  .superRefine((config, ctx) => {
+    const names = Object.keys(config.profiles);
+    if (names.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['profiles'], message: 'Expected at least one profile' });
+    if (config.defaultProfile !== undefined && !names.includes(config.defaultProfile)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultProfile'],
+        message: `Expected one of the profiles (${names.join(', ')}); got ${config.defaultProfile}`,
+      });
+    }
+    for (const [name, profile] of Object.entries(config.profiles)) {
+      if (profile.ttl.default > profile.ttl.max) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'ttl', 'default'],
+          message: `Expected ttl.default (${profile.ttl.default}s) at most ttl.max (${profile.ttl.max}s)`,
+        });
+      }
+      for (const [index, grant] of profile.grants.entries()) {
+        if (grant.maxTtl !== undefined && grant.maxTtl > profile.ttl.max) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['profiles', name, 'grants', index, 'maxTtl'],
+            message: `Expected maxTtl at most the profile's ttl.max (${profile.ttl.max}s); got ${grant.maxTtl}s`,
+          });
+        }
+      }
+      if (profile.algorithm === 'ecdsa-p256' && profile.hash === 'sha1') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'hash'],
+          message: 'Expected sha256 with ecdsa-p256 keys (CloudFront pairs ECDSA with SHA-256)',
+        });
+      }
+    }
+  });
+
+/** The whole configuration, parsed and defaulted. */
+export type Config = z.output<typeof configSchema>;
+/** One signing profile. */
+export type Profile = z.output<typeof profileSchema>;
+/** One access grant. */
+export type Grant = z.output<typeof grantSchema>;
+/** Authentication settings. */
+export type AuthConfig = z.output<typeof authSchema>;
