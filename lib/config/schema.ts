@@ -52,7 +52,9 @@ export const grantWhen = z
  */
 export const grantSchema = z.strictObject({
   when: grantWhen,
-  resources: z.array(z.string().regex(/^https:\/\//, 'Expected an https:// URL pattern')).min(1),
+  resources: z
+    .array(z.string().regex(/^https?:\/\//, 'Expected an https:// (or http://) URL pattern'))
+    .min(1),
   /** The longest expiry this grant allows, seconds; at most the profile's `ttl.max`. */
   maxTtl: duration.optional(),
 });
@@ -125,9 +127,21 @@ export const authSchema = z.strictObject({
   trustGatewayClaims: z.boolean().default(false),
 });
 
+/**
+ * Where the AWS services are. Empty in production (the SDK's defaults and the standard
+ * AWS_ENDPOINT_URL_* variables apply); the sandbox and LocalStack set endpoints here.
+ */
+export const awsSchema = z.strictObject({
+  region: z.string().min(1).optional(),
+  endpoints: z
+    .strictObject({ secretsManager: z.string().url().optional(), cloudfront: z.string().url().optional() })
+    .optional(),
+});
+
 export const configSchema = z
   .strictObject({
     defaultProfile: z.string().optional(),
+    aws: awsSchema.optional(),
     auth: authSchema.default({ trustGatewayClaims: false }),
     profiles: z.record(
       z

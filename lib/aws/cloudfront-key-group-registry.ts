@@ -1,0 +1,192 @@
+import {
+  type CloudFrontClient,
+  CreateKeyGroupCommand,
+  CreatePublicKeyCommand,
+  DeletePublicKeyCommand,
+  GetKeyGroupCommand,
+  GetPublicKeyCommand,
+  type KeyGroup,
+  ListKeyGroupsCommand,
+  ListPublicKeysCommand,
+  NoSuchPublicKey,
+  PreconditionFailed,
+  PublicKeyAlreadyExists,
+  TooManyPublicKeys,
+  TooManyPublicKeysInKeyGroup,
+  UpdateKeyGroupCommand,
+} from '@aws-sdk/client-cloudfront';
+import {
+  type KeyGroupRegistry,
+  type RegisteredKeyGroup,
+  type RegisteredPublicKey,
+  RegistryConflictError,
+  RegistryQuotaError,
+} from '../rotation/registry.ts';
+
+/** {@link KeyGroupRegistry} over the real CloudFront SDK client (AWS, LocalStack or the sandbox). */
+export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
+  readonly #client: CloudFrontClient;
+
+  constructor(client: CloudFrontClient) {
+    this.#client = client;
+  }
+
+  async getKeyGroup(id: string): Promise<RegisteredKeyGroup> {
+    const response = await this.#client.send(new GetKeyGroupCommand({ Id: id }));
+    return groupOf(response.KeyGroup, response.ETag);
+  }
+
+  async findKeyGroupByName(name: string): Promise<RegisteredKeyGroup | undefined> {
+    let marker: string | undefined;
+    do {
+      const response = await this.#client.send(
+        new ListKeyGroupsCommand({ ...(marker === undefined ? {} : { Marker: marker }), MaxItems: 100 }),
+      );
+      const found = response.KeyGroupList?.Items?.find(
+        (item) => item.KeyGroup?.KeyGroupConfig?.Name === name,
+      );
+      // The list carries no ETag; a Get gives the one an update needs.
+      if (found?.KeyGroup?.Id !== undefined) return this.getKeyGroup(found.KeyGroup.Id);
+      marker = response.KeyGroupList?.NextMarker || undefined;
+    } while (marker !== undefined);
+    return undefined;
+  }
+
+  async createKeyGroup(name: string, items: readonly string[]): Promise<RegisteredKeyGroup> {
+    const response = await this.#client.send(
+      new CreateKeyGroupCommand({ KeyGroupConfig: { Name: name, Items: [...items] } }),
+    );
+    return groupOf(response.KeyGroup, response.ETag);
+  }
+
+  async updateKeyGroup(group: RegisteredKeyGroup, items: readonly string[]): Promise<RegisteredKeyGroup> {
+    try {
+      const response = await this.#client.send(
+        new UpdateKeyGroupCommand({
+          Id: group.id,
+          IfMatch: group.etag,
+          KeyGroupConfig: { Name: group.name, Items: [...items] },
+        }),
+      );
+      return groupOf(response.KeyGroup, response.ETag);
+    } catch (error) {
+      if (error instanceof PreconditionFailed) {
+        throw new RegistryConflictError(`The key group ${group.id} changed since it was read.`, {
+          cause: error,
+        });
+      }
+      if (error instanceof TooManyPublicKeysInKeyGroup) {
+        throw new RegistryQuotaError(
+          `The key group ${group.id} cannot hold ${items.length} keys (CloudFront allows 5).`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async listPublicKeys(): Promise<readonly RegisteredPublicKey[]> {
+    const keys: RegisteredPublicKey[] = [];
+    let marker: string | undefined;
+    do {
+      const response = await this.#client.send(
+        new ListPublicKeysCommand({ ...(marker === undefined ? {} : { Marker: marker }), MaxItems: 100 }),
+      );
+      for (const item of response.PublicKeyList?.Items ?? []) {
+        keys.push({
+          id: item.Id!,
+          name: item.Name!,
+          encodedKey: item.EncodedKey!,
+          createdTime: item.CreatedTime?.toISOString() ?? '',
+        });
+      }
+      marker = response.PublicKeyList?.NextMarker || undefined;
+    } while (marker !== undefined);
+    return keys;
+  }
+
+  async getPublicKey(id: string): Promise<RegisteredPublicKey | undefined> {
+    try {
+      const response = await this.#client.send(new GetPublicKeyCommand({ Id: id }));
+      const key = response.PublicKey!;
+      return {
+        id: key.Id!,
+        name: key.PublicKeyConfig!.Name!,
+        encodedKey: key.PublicKeyConfig!.EncodedKey!,
+        createdTime: key.CreatedTime?.toISOString() ?? '',
+      };
+    } catch (error) {
+      if (error instanceof NoSuchPublicKey) return undefined;
+      throw error;
+    }
+  }
+
+  async createPublicKey(input: {
+    name: string;
+    callerReference: string;
+    encodedKey: string;
+    comment: string;
+  }): Promise<RegisteredPublicKey> {
+    try {
+      const response = await this.#client.send(
+        new CreatePublicKeyCommand({
+          PublicKeyConfig: {
+            Name: input.name,
+            CallerReference: input.callerReference,
+            EncodedKey: input.encodedKey,
+            Comment: input.comment,
+          },
+        }),
+      );
+      const key = response.PublicKey!;
+      return {
+        id: key.Id!,
+        name: input.name,
+        encodedKey: input.encodedKey,
+        createdTime: key.CreatedTime?.toISOString() ?? '',
+      };
+    } catch (error) {
+      if (error instanceof PublicKeyAlreadyExists) {
+        // A retry after a crash: the name is derived from the fingerprint, so the existing key is ours
+        // when its PEM is the same key.
+        const existing = (await this.listPublicKeys()).find((key) => key.name === input.name);
+        if (existing !== undefined && samePem(existing.encodedKey, input.encodedKey)) return existing;
+      }
+      if (error instanceof TooManyPublicKeys) {
+        throw new RegistryQuotaError(
+          'The account holds the most public keys CloudFront allows (10 by default).',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async deletePublicKey(id: string): Promise<void> {
+    try {
+      const current = await this.#client.send(new GetPublicKeyCommand({ Id: id }));
+      await this.#client.send(new DeletePublicKeyCommand({ Id: id, IfMatch: current.ETag }));
+    } catch (error) {
+      if (error instanceof NoSuchPublicKey) return;
+      throw error;
+    }
+  }
+}
+
+function groupOf(group: KeyGroup | undefined, etag: string | undefined): RegisteredKeyGroup {
+  if (group?.Id === undefined || etag === undefined)
+    throw new Error('CloudFront answered a key group request without the group or its ETag.');
+  return {
+    id: group.Id,
+    name: group.KeyGroupConfig?.Name ?? '',
+    items: group.KeyGroupConfig?.Items ?? [],
+    etag,
+  };
+}
+
+function samePem(a: string, b: string): boolean {
+  const body = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s/g, '');
+  return body(a) === body(b);
+}

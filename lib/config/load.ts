@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { type Config, configSchema, type Profile } from './schema.ts';
+
+/** A configuration that cannot be used. The message lists every bad field at once. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG_INVALID';
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = [], options?: { cause?: unknown }) {
+    super(
+      problems.length === 0 ? message : `${message}\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      options,
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses and validates a configuration document (already read as JSON or YAML) into a frozen
+ * {@link Config}. Throws one {@link ConfigError} that lists every bad field.
+ */
+export function parseConfig(document: unknown, source = 'the configuration'): Config {
+  const result = configSchema.safeParse(document);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new ConfigError(
+      `Expected a valid Signet configuration in ${source}; found ${problems.length} problem(s):`,
+      problems,
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+/**
+ * Reads the configuration named by `reference`: inline JSON (text starting with `{`), or the path of
+ * a JSON or YAML file, relative to `cwd`.
+ */
+export function readConfig(reference: string, cwd: string): Config {
+  const trimmed = reference.trim();
+  if (trimmed.startsWith('{'))
+    return parseConfig(parseText(trimmed, 'json', 'the inline configuration'), 'the inline configuration');
+  const path = resolve(cwd, trimmed);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`Could not read the configuration file ${path}: ${(cause as Error).message}`, [], {
+      cause,
+    });
+  }
+  const format = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? 'yaml' : 'json';
+  return parseConfig(parseText(text, format, path), path);
+}
+
+/** The profile a request names, or the default one (the config's `defaultProfile`, or its only profile). */
+export function profileName(config: Config, requested: string | undefined): string | undefined {
+  if (requested !== undefined) return Object.hasOwn(config.profiles, requested) ? requested : undefined;
+  if (config.defaultProfile !== undefined) return config.defaultProfile;
+  const names = Object.keys(config.profiles);
+  return names.length === 1 ? names[0] : undefined;
+}
+
+/** The profile by name; `undefined` when there is none by that name. */
+export function profileOf(config: Config, name: string): Profile | undefined {
+  return Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
+}
+
+function parseText(text: string, format: 'json' | 'yaml', source: string): unknown {
+  try {
+    return format === 'json' ? JSON.parse(text) : parseYaml(text);
+  } catch (cause) {
+    throw new ConfigError(`Expected ${format.toUpperCase()} in ${source}: ${(cause as Error).message}`, [], {
+      cause,
+    });
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,202 @@
+import { type HashAlgorithm, parseSigningKey, type SigningKey } from '../signing/index.ts';
+import type { KeyRing } from './ring.ts';
+import type { KeyRingStore } from './store.ts';
+
+/** The key a signer uses now, parsed once per ring version. */
+export interface ActiveKey {
+  /** The CloudFront public key id, sent as Key-Pair-Id. */
+  readonly id: string;
+  readonly key: SigningKey;
+  readonly hash: HashAlgorithm;
+}
+
+/** A loaded ring, ready to sign with. */
+export interface LoadedRing {
+  readonly ring: KeyRing;
+  readonly version: string;
+  /** `undefined` when the ring has no active key (before bootstrap completes). */
+  readonly active: ActiveKey | undefined;
+  /** Epoch milliseconds of the load. */
+  readonly loadedAt: number;
+}
+
+/** What the cache reports for health checks and metrics: nothing secret. */
+export interface CacheStatus {
+  readonly loaded: boolean;
+  readonly activeKeyId: string | null;
+  readonly ringAgeSeconds: number | null;
+  /** The ring is past its freshness and the last refresh failed: it is being served stale. */
+  readonly stale: boolean;
+  /** The service can sign right now without a Secrets Manager call. */
+  readonly canSign: boolean;
+}
+
+/** Events for logs and metrics. */
+export type CacheEvent =
+  | { readonly type: 'refreshed'; readonly version: string; readonly changed: boolean }
+  | { readonly type: 'refresh-failed'; readonly error: unknown; readonly ringAgeSeconds: number | null }
+  | { readonly type: 'served-stale'; readonly ringAgeSeconds: number };
+
+/** No ring can be signed with: never loaded, no active key, or older than `maxStale`. Answer 503. */
+export class KeysUnavailableError extends Error {
+  readonly code = 'ERR_KEYS_UNAVAILABLE';
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeysUnavailableError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Options of {@link KeyRingCache}. */
+export interface KeyRingCacheOptions {
+  readonly store: KeyRingStore;
+  /** A ring younger than this is served without asking the store. Seconds. */
+  readonly ttlSeconds: number;
+  /** Past this age a ring is no longer served when the store cannot be reached. Seconds. */
+  readonly maxStaleSeconds: number;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  /** After a failed refresh, the next attempt waits at least this long. Default min(ttl, 10) seconds. */
+  readonly retryAfterFailureSeconds?: number;
+  readonly onEvent?: (event: CacheEvent) => void;
+}
+
+/**
+ * The in-memory key ring of one profile in one process (DESIGN §3). Fresh for `ttlSeconds`; then
+ * refreshed in the background while the cached ring keeps serving, with at most one refresh in flight;
+ * when the store fails, the cached ring serves until it is `maxStaleSeconds` old, and after that
+ * {@link current} throws {@link KeysUnavailableError} rather than sign with a ring that may have
+ * been rotated away. The private key is parsed once per ring version, never per request.
+ */
+export class KeyRingCache {
+  readonly #options: KeyRingCacheOptions;
+  #loaded: LoadedRing | undefined;
+  #inFlight: Promise<LoadedRing> | undefined;
+  #lastFailureAt: number | undefined;
+
+  constructor(options: KeyRingCacheOptions) {
+    this.#options = options;
+  }
+
+  /** The ring to sign with now. Makes a store call only when the ring is missing or too old. */
+  async current(): Promise<LoadedRing> {
+    const loaded = this.#loaded;
+    const now = this.#options.now();
+    if (loaded === undefined) return this.#refreshOrThrow();
+    const age = (now - loaded.loadedAt) / 1000;
+    if (age < this.#options.ttlSeconds) return loaded;
+    if (age < this.#options.maxStaleSeconds) {
+      if (this.#mayRetry(now)) {
+        this.#refresh().catch(() => {
+          // Reported through onEvent; the cached ring keeps serving.
+        });
+      }
+      if (this.#lastFailureAt !== undefined) {
+        this.#options.onEvent?.({ type: 'served-stale', ringAgeSeconds: Math.floor(age) });
+      }
+      return loaded;
+    }
+    return this.#refreshOrThrow();
+  }
+
+  /** The ring to sign with and its active key; throws when there is no active key. */
+  async active(): Promise<{ ring: LoadedRing; active: ActiveKey }> {
+    const ring = await this.current();
+    if (ring.active === undefined) {
+      throw new KeysUnavailableError(
+        'The key ring has no active key yet: the rotator has not finished bootstrapping it.',
+        30,
+      );
+    }
+    return { ring, active: ring.active };
+  }
+
+  /** Loads now, whatever the age (for start-up warming and tests). */
+  refresh(): Promise<LoadedRing> {
+    return this.#refresh();
+  }
+
+  /** What health checks report. */
+  status(): CacheStatus {
+    const loaded = this.#loaded;
+    if (loaded === undefined)
+      return { loaded: false, activeKeyId: null, ringAgeSeconds: null, stale: false, canSign: false };
+    const age = (this.#options.now() - loaded.loadedAt) / 1000;
+    return {
+      loaded: true,
+      activeKeyId: loaded.active?.id ?? null,
+      ringAgeSeconds: Math.floor(age),
+      stale: age >= this.#options.ttlSeconds && this.#lastFailureAt !== undefined,
+      canSign: loaded.active !== undefined && age < this.#options.maxStaleSeconds,
+    };
+  }
+
+  #mayRetry(now: number): boolean {
+    if (this.#inFlight !== undefined) return false;
+    const wait = this.#options.retryAfterFailureSeconds ?? Math.min(this.#options.ttlSeconds, 10);
+    return this.#lastFailureAt === undefined || now - this.#lastFailureAt >= wait * 1000;
+  }
+
+  async #refreshOrThrow(): Promise<LoadedRing> {
+    try {
+      return await this.#refresh();
+    } catch (cause) {
+      const age =
+        this.#loaded === undefined ? null : Math.floor((this.#options.now() - this.#loaded.loadedAt) / 1000);
+      throw new KeysUnavailableError(
+        age === null
+          ? 'The key ring could not be loaded from its store.'
+          : `The key ring could not be refreshed and the cached one is ${age} s old, past maxStale (${this.#options.maxStaleSeconds} s).`,
+        Math.max(1, Math.min(this.#options.ttlSeconds, 30)),
+        { cause },
+      );
+    }
+  }
+
+  #refresh(): Promise<LoadedRing> {
+    this.#inFlight ??= this.#load().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #load(): Promise<LoadedRing> {
+    let result: LoadedRing;
+    try {
+      const stored = await this.#options.store.load();
+      if (stored === undefined)
+        throw new KeysUnavailableError(
+          'The key ring secret has no value yet: run the rotator to bootstrap it.',
+          30,
+        );
+      const previous = this.#loaded;
+      // Same version: keep the parsed key (parsing costs more than signing).
+      const active =
+        previous !== undefined && previous.version === stored.version
+          ? previous.active
+          : activeKeyOf(stored.ring);
+      result = { ring: stored.ring, version: stored.version, active, loadedAt: this.#options.now() };
+      this.#options.onEvent?.({
+        type: 'refreshed',
+        version: stored.version,
+        changed: previous?.version !== stored.version,
+      });
+    } catch (error) {
+      this.#lastFailureAt = this.#options.now();
+      const age =
+        this.#loaded === undefined ? null : Math.floor((this.#options.now() - this.#loaded.loadedAt) / 1000);
+      this.#options.onEvent?.({ type: 'refresh-failed', error, ringAgeSeconds: age });
+      throw error;
+    }
+    this.#lastFailureAt = undefined;
+    this.#loaded = result;
+    return result;
+  }
+}
+
+function activeKeyOf(ring: KeyRing): ActiveKey | undefined {
+  const active = ring.keys.find((key) => key.state === 'active');
+  if (active?.id === undefined) return undefined;
+  return { id: active.id, key: parseSigningKey(active.privateKey), hash: active.hash };
+}

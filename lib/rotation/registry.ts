@@ -1,0 +1,61 @@
+/** A CloudFront public key as the registry reports it. */
+export interface RegisteredPublicKey {
+  readonly id: string;
+  readonly name: string;
+  /** SPKI PEM. */
+  readonly encodedKey: string;
+  readonly createdTime: string;
+}
+
+/** A key group as CloudFront reports it, with the ETag an update must match. */
+export interface RegisteredKeyGroup {
+  readonly id: string;
+  readonly name: string;
+  readonly items: readonly string[];
+  readonly etag: string;
+}
+
+/**
+ * The CloudFront control plane as rotation needs it: public keys and one key group. Named by what
+ * it does; the adapter over the real SDK client is `CloudFrontKeyGroupRegistry`.
+ */
+export interface KeyGroupRegistry {
+  getKeyGroup(id: string): Promise<RegisteredKeyGroup>;
+  /** The key group with this name, if any (names are unique per account). */
+  findKeyGroupByName(name: string): Promise<RegisteredKeyGroup | undefined>;
+  createKeyGroup(name: string, items: readonly string[]): Promise<RegisteredKeyGroup>;
+  /** Replaces the group's keys if its ETag is still `etag`; else throws {@link RegistryConflictError}. */
+  updateKeyGroup(group: RegisteredKeyGroup, items: readonly string[]): Promise<RegisteredKeyGroup>;
+  listPublicKeys(): Promise<readonly RegisteredPublicKey[]>;
+  getPublicKey(id: string): Promise<RegisteredPublicKey | undefined>;
+  /**
+   * Creates a public key. If a key with this name already exists with the same PEM (a retry after a
+   * crash), returns that key instead of failing: the name is derived from the key's fingerprint.
+   */
+  createPublicKey(input: {
+    name: string;
+    callerReference: string;
+    encodedKey: string;
+    comment: string;
+  }): Promise<RegisteredPublicKey>;
+  /** Deletes a public key (no key group may hold it). A key already gone is not an error. */
+  deletePublicKey(id: string): Promise<void>;
+}
+
+/** Someone else changed the key group since it was read: re-read and retry. */
+export class RegistryConflictError extends Error {
+  readonly code = 'ERR_REGISTRY_CONFLICT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RegistryConflictError';
+  }
+}
+
+/** CloudFront refused a change for a quota (5 keys per group, 10 per account). */
+export class RegistryQuotaError extends Error {
+  readonly code = 'ERR_REGISTRY_QUOTA';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RegistryQuotaError';
+  }
+}
