@@ -10,17 +10,14 @@ export function encodeCloudFrontBase64(bytes: Buffer): string {
 }
 
 /**
- * Reverses {@link encodeCloudFrontBase64}. Returns `undefined` when the text holds characters that
- * neither alphabet has, or whose length cannot be base64, so a verifier can answer MalformedSignature.
+ * Reverses {@link encodeCloudFrontBase64}, strictly: only the CloudFront alphabet, padding only at
+ * the end, and no unused bits set, so every byte string has exactly one accepted spelling and any
+ * changed character is refused (MalformedSignature / MalformedPolicy) rather than silently decoding
+ * to the same bytes. How lenient CloudFront's own decoder is, is UNCONFIRMED; a stricter sandbox
+ * edge can only catch more broken links, never pass one CloudFront would refuse.
  */
 export function decodeCloudFrontBase64(text: string): Buffer | undefined {
-  if (!/^[A-Za-z0-9\-_~+=/]*$/.test(text)) return undefined;
-  const standard = text.replace(/[-_~]/g, swapToStandard);
-  const unpadded = standard.replace(/=+$/, '');
-  if (unpadded.length % 4 === 1) return undefined;
-  return Buffer.from(standard, 'base64');
-}
-
-function swapToStandard(c: string): string {
-  return c === '-' ? '+' : c === '_' ? '=' : '/';
+  if (!/^[A-Za-z0-9~-]*_{0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
+  const bytes = Buffer.from(text.replaceAll('~', '/').replaceAll('-', '+').replaceAll('_', '='), 'base64');
+  return encodeCloudFrontBase64(bytes) === text ? bytes : undefined;
 }

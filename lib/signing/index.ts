@@ -37,6 +37,7 @@ export {
   signUrls,
 } from './sign.ts';
 export {
+  assertNoWildcard,
   canonicalResource,
   canonicalUrl,
   MAX_URL_BYTES,

@@ -52,7 +52,8 @@ export function parseSigningKey(pem: string | Buffer): SigningKey {
   } catch (cause) {
     throw new SigningError(
       'ERR_INVALID_KEY',
-      'Expected a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY"); could not parse it.',
+      'Expected a PEM private key (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY"); ' +
+        `got ${describePem(text)} that could not be parsed.`,
       { cause },
     );
   }
@@ -64,20 +65,21 @@ export function parseSigningKey(pem: string | Buffer): SigningKey {
 /** Parses an SPKI public key PEM (as CloudFront stores it) into a {@link VerifyingKey}. */
 export function parseVerifyingKey(pem: string | Buffer): VerifyingKey {
   const text = normalisePem(pem);
+  // Checked on the text: createPublicKey would quietly derive the public half of a private key.
+  if (/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text)) {
+    throw new SigningError(
+      'ERR_INVALID_KEY',
+      'Expected a public key PEM; got a private key. Share only the public key.',
+    );
+  }
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: text, format: 'pem' });
   } catch (cause) {
     throw new SigningError(
       'ERR_INVALID_KEY',
-      'Expected an SPKI public key PEM ("-----BEGIN PUBLIC KEY-----"); could not parse it.',
+      `Expected an SPKI public key PEM ("-----BEGIN PUBLIC KEY-----"); got ${describePem(text)} that could not be parsed.`,
       { cause },
-    );
-  }
-  if (publicKey.type !== 'public') {
-    throw new SigningError(
-      'ERR_INVALID_KEY',
-      'Expected a public key PEM; got a private key. Share only the public key.',
     );
   }
   return Object.freeze({
@@ -123,6 +125,12 @@ function keyAlgorithmOf(key: KeyObject): KeyAlgorithm {
     'ERR_UNSUPPORTED_KEY',
     `Expected an RSA-2048 or ECDSA P-256 key; got a ${key.asymmetricKeyType} key.`,
   );
+}
+
+/** Names what a PEM claims to be (its first BEGIN label), never its content: messages must not leak keys. */
+function describePem(text: string): string {
+  const label = /-----BEGIN ([A-Z0-9 ]{1,40})-----/.exec(text)?.[1];
+  return label === undefined ? `${text.length} characters without a PEM header` : `a "${label}" PEM`;
 }
 
 function normalisePem(pem: string | Buffer): string {

@@ -92,7 +92,7 @@ function validateEpoch(value: number, field: string): number {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new SigningError(
       'ERR_INVALID_EXPIRY',
-      `Expected \`${field}\` as a whole number of epoch seconds; got ${JSON.stringify(value)}.`,
+      `Expected \`${field}\` as a whole number of epoch seconds; got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}.`,
     );
   }
   if (value >= MILLISECONDS_THRESHOLD) {

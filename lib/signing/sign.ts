@@ -3,7 +3,14 @@ import { encodeCloudFrontBase64 } from './encoding.ts';
 import { SigningError } from './errors.ts';
 import { defaultHashFor, type HashAlgorithm, type SigningKey } from './keys.ts';
 import { cannedPolicy, customPolicy, type PolicyConditions, validateConditions } from './policy.ts';
-import { assertNoWildcard, canonicalResource, canonicalUrl, MAX_URL_BYTES, resourceMatches } from './url.ts';
+import {
+  assertNoWildcard,
+  assertNoWildcardInCustomResource,
+  canonicalResource,
+  canonicalUrl,
+  MAX_URL_BYTES,
+  resourceMatches,
+} from './url.ts';
 
 /** What every signature needs besides the resource. Times are epoch seconds. */
 export interface SignatureOptions {
@@ -93,6 +100,7 @@ export function signUrls(urls: readonly string[], options: Omit<SignUrlOptions, 
   const resources = urls.map((input) => {
     const href = canonicalUrl(input);
     if (resource === undefined) assertNoWildcard(href);
+    if (resource === undefined && custom) assertNoWildcardInCustomResource(href);
     if (resource !== undefined && !resourceMatches(resource, href)) {
       throw new SigningError(
         'ERR_URL_OUTSIDE_RESOURCE',
@@ -155,6 +163,7 @@ export function signCookies(options: SignCookiesOptions): SignedCookies {
     resource = canonicalUrl(options.url);
     assertNoWildcard(resource);
     kind = conditions.notBefore !== undefined || conditions.ipAddress !== undefined ? 'custom' : 'canned';
+    if (kind === 'custom') assertNoWildcardInCustomResource(resource);
   } else {
     throw new SigningError(
       'ERR_INVALID_RESOURCE',

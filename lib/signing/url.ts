@@ -57,6 +57,21 @@ export function assertNoWildcard(href: string): void {
 }
 
 /**
+ * Refuses a `*` anywhere in an exact URL that becomes the Resource of a custom policy (it has
+ * `notBefore` or an IP range but no `resource`): there `*` is a wildcard, so `?q=*` would also
+ * sign `?q=anything`. CloudFront policies cannot escape it.
+ */
+export function assertNoWildcardInCustomResource(href: string): void {
+  if (href.includes('*')) {
+    throw new SigningError(
+      'ERR_AMBIGUOUS_WILDCARD',
+      `Expected no "*" in ${href}: with notBefore or an IP range the URL becomes a custom policy's Resource, where ` +
+        '"*" is a wildcard and would sign other URLs too. Write a literal asterisk as %2A, or pass `resource` for a wildcard.',
+    );
+  }
+}
+
+/**
  * Canonicalizes a custom-policy resource pattern: `http://`, `https://` or `*://`, then a host and
  * path that may hold `*` (any run of characters) and `?` (exactly one). Host and path are serialized
  * as WHATWG would (lowercase host, percent-encoded path) so they compare with canonical URLs.
