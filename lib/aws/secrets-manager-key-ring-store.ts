@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
   InvalidParameterException,
@@ -97,6 +98,8 @@ export class SecretsManagerKeyRingStore implements KeyRingStore {
       );
     } catch (error) {
       if (error instanceof InvalidParameterException) {
+        // A retry of a save that already went through: AWSCURRENT sits on our version, not the prior one.
+        if (await this.#isCurrent(token)) return token;
         throw new KeyRingConflictError(
           `Another writer changed the key ring ${this.#secretId} after version ${previousVersion}; reload and recompute.`,
           { cause: error },
@@ -107,6 +110,11 @@ export class SecretsManagerKeyRingStore implements KeyRingStore {
       });
     }
     return token;
+  }
+
+  async #isCurrent(versionId: string): Promise<boolean> {
+    const described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.#secretId }));
+    return described.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT') ?? false;
   }
 }
 
