@@ -1,0 +1,411 @@
+import { randomUUID } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import type * as z from 'zod';
+import { authorize } from '../access/index.ts';
+import type { Principal } from '../auth/principal.ts';
+import { type Config, type Profile, profileName } from '../config/index.ts';
+import type { KeyRingCache } from '../keys/cache.ts';
+import {
+  assertNoWildcard,
+  canonicalUrl,
+  describeCookies,
+  formatSetCookie,
+  isoOf,
+  SigningError,
+  signCookies,
+  signUrls,
+  validateConditions,
+} from '../signing/index.ts';
+import { openApiDocument } from './openapi.ts';
+import { HttpProblem, problemOf } from './problems.ts';
+import { signedCookiesRequest, signedUrlsRequest } from './schemas.ts';
+import type { Log, Metrics } from './telemetry.ts';
+
+/** The largest request body accepted: 100 URLs of CloudFront's 8 KB limit fit with room to spare. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Who is calling, from the request's credentials. */
+export interface Authenticator {
+  authenticate(credentials: {
+    authorization?: string | undefined;
+    apiKey?: string | undefined;
+    gatewayClaims?: Record<string, unknown> | undefined;
+  }): Promise<Principal>;
+}
+
+/** Everything the app needs, built by the caller (a Lambda cold start, `npm start`, a test). */
+export interface AppDependencies {
+  readonly config: Config;
+  readonly authenticator: Authenticator;
+  /** One key ring cache per profile name. */
+  readonly rings: ReadonlyMap<string, KeyRingCache>;
+  readonly log: Log;
+  readonly metrics: Metrics;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+}
+
+/** What API Gateway (through hono/aws-lambda) puts in `c.env`. Absent when running locally. */
+interface LambdaBindings {
+  event?: {
+    requestContext?: {
+      requestId?: string;
+      http?: { sourceIp?: string };
+      authorizer?: { jwt?: { claims?: Record<string, unknown> } };
+    };
+  };
+  lambdaContext?: { awsRequestId?: string };
+}
+
+type AppEnv = { Bindings: LambdaBindings; Variables: { requestId: string } };
+
+/**
+ * The Signet HTTP API as a Hono app: `POST /v1/signed-urls`, `POST /v1/signed-cookies`,
+ * `GET /v1/health`, `GET /openapi.json`. Builds none of its dependencies.
+ */
+export function createApp(deps: AppDependencies): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const allOrigins = [...new Set(Object.values(deps.config.profiles).flatMap((p) => p.cors.origins))];
+  const openApi = JSON.stringify(openApiDocument());
+
+  app.use('*', async (c, next) => {
+    c.set(
+      'requestId',
+      c.env?.lambdaContext?.awsRequestId ?? c.env?.event?.requestContext?.requestId ?? randomUUID(),
+    );
+    await next();
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Request-Id', c.get('requestId'));
+  });
+
+  // Preflight allows the union of the profiles' origins; the real request is then checked against
+  // its own profile's origins (see checkOrigin).
+  app.use(
+    '*',
+    cors({
+      origin: (origin) => (allOrigins.includes(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After'],
+      credentials: true,
+      maxAge: 600,
+    }),
+  );
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new HttpProblem(
+          'payload-too-large',
+          `Expected a request body of at most ${MAX_BODY_BYTES} bytes.`,
+        );
+      },
+    }),
+  );
+
+  app.onError((error, c) => {
+    const problem = problemOf(error);
+    if (problem.status === 401 || problem.status === 403 || problem.status === 422) {
+      deps.metrics.count('Denials', 1, { reason: problem.type });
+    }
+    if (problem.status >= 500) {
+      deps.log.error('request failed', {
+        requestId: c.get('requestId'),
+        problem: problem.type,
+        error: describeError(error),
+      });
+    }
+    for (const [name, value] of Object.entries(problem.headers)) c.header(name, value);
+    c.header('Content-Type', 'application/problem+json');
+    return c.body(JSON.stringify(problem.body()), problem.status as 400);
+  });
+
+  app.notFound(() => {
+    throw new HttpProblem(
+      'not-found',
+      'Expected one of POST /v1/signed-urls, POST /v1/signed-cookies, GET /v1/health, GET /openapi.json.',
+    );
+  });
+
+  app.post('/v1/signed-urls', async (c) => {
+    const principal = await authenticate(c, deps);
+    const body = await readJson(c, signedUrlsRequest);
+    const { name, profile } = resolveProfile(deps.config, body.profile);
+    checkOrigin(c, profile);
+    const now = Math.floor(deps.now() / 1000);
+    const conditions = conditionsOf(body, profile, now);
+    const urls = body.urls ?? [body.url!];
+    validateEach(urls, body.resource !== undefined);
+    authorize({
+      profileName: name,
+      profile,
+      caller: principal,
+      urls,
+      resource: body.resource,
+      ttlSeconds: conditions.expires - now,
+    });
+    const { active } = await ringOf(deps, name).active();
+    const signed = signUrls(urls, {
+      ...conditions,
+      resource: body.resource,
+      key: active.key,
+      keyPairId: active.id,
+      hash: active.hash,
+      now,
+    });
+    audit(c, deps, principal, name, {
+      kind: 'url',
+      resources: signed.map((s) => s.resource),
+      resource: body.resource,
+      expires: conditions.expires,
+      keyId: active.id,
+    });
+    deps.metrics.count('SignaturesIssued', signed.length, { profile: name, keyId: active.id, kind: 'url' });
+    const expiresAt = isoOf(conditions.expires);
+    return c.json({
+      urls: signed.map((s) => ({ url: s.url, expires: s.expires, expiresAt })),
+      expires: conditions.expires,
+      expiresAt,
+      keyId: active.id,
+      profile: name,
+    });
+  });
+
+  app.post('/v1/signed-cookies', async (c) => {
+    const principal = await authenticate(c, deps);
+    const body = await readJson(c, signedCookiesRequest);
+    const { name, profile } = resolveProfile(deps.config, body.profile);
+    checkOrigin(c, profile);
+    const now = Math.floor(deps.now() / 1000);
+    const conditions = conditionsOf(body, profile, now);
+    if (body.url !== undefined) validateEach([body.url], body.resource !== undefined);
+    authorize({
+      profileName: name,
+      profile,
+      caller: principal,
+      urls: body.url === undefined ? [] : [body.url],
+      resource: body.resource,
+      ttlSeconds: conditions.expires - now,
+    });
+    const { active } = await ringOf(deps, name).active();
+    const signed = signCookies({
+      ...conditions,
+      resource: body.resource,
+      url: body.url,
+      key: active.key,
+      keyPairId: active.id,
+      hash: active.hash,
+      now,
+    });
+    const cookies = describeCookies(signed.cookies, profile.cookie);
+    for (const cookie of cookies) c.header('Set-Cookie', formatSetCookie(cookie), { append: true });
+    audit(c, deps, principal, name, {
+      kind: 'cookies',
+      resource: signed.resource,
+      expires: conditions.expires,
+      keyId: active.id,
+    });
+    deps.metrics.count('SignaturesIssued', 1, { profile: name, keyId: active.id, kind: 'cookies' });
+    return c.json({
+      cookies,
+      expires: conditions.expires,
+      expiresAt: isoOf(conditions.expires),
+      keyId: active.id,
+      profile: name,
+    });
+  });
+
+  app.get('/v1/health', async (c) => {
+    const profiles: Record<
+      string,
+      { canSign: boolean; activeKeyId: string | null; ringAgeSeconds: number | null; stale: boolean }
+    > = {};
+    for (const [name, cache] of deps.rings) {
+      // Loads a ring that was never loaded (cold start); otherwise answers from memory.
+      await cache.current().catch(() => undefined);
+      const { canSign, activeKeyId, ringAgeSeconds, stale } = cache.status();
+      profiles[name] = { canSign, activeKeyId, ringAgeSeconds, stale };
+    }
+    const states = Object.values(profiles);
+    const able = states.filter((p) => p.canSign).length;
+    const status =
+      able === 0 ? 'unavailable' : able === states.length && !states.some((p) => p.stale) ? 'ok' : 'degraded';
+    return c.json({ status, profiles }, able === 0 ? 503 : 200);
+  });
+
+  app.get('/openapi.json', (c) => {
+    c.header('Content-Type', 'application/json');
+    return c.body(openApi);
+  });
+
+  return app;
+}
+
+async function authenticate(c: Context<AppEnv>, deps: AppDependencies): Promise<Principal> {
+  return deps.authenticator.authenticate({
+    authorization: c.req.header('authorization'),
+    apiKey: c.req.header('x-api-key'),
+    gatewayClaims: c.env?.event?.requestContext?.authorizer?.jwt?.claims,
+  });
+}
+
+async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
+    throw new HttpProblem(
+      'unsupported-media-type',
+      `Expected Content-Type: application/json; got ${type === '' ? 'none' : JSON.stringify(type)}.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await c.req.text());
+  } catch (error) {
+    if (error instanceof HttpProblem) throw error;
+    throw new HttpProblem(
+      'invalid-request',
+      `Expected a JSON body; could not parse it (${(error as Error).message}).`,
+    );
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const errors = result.error.issues.map((issue) => ({
+      path: issue.path.join('.'),
+      message: issue.message,
+    }));
+    const summary = errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
+    throw new HttpProblem('invalid-request', `The request body is not valid: ${summary}.`, {
+      extra: { errors },
+    });
+  }
+  return result.data;
+}
+
+function resolveProfile(config: Config, requested: string | undefined): { name: string; profile: Profile } {
+  const name = profileName(config, requested);
+  if (name === undefined) {
+    const names = Object.keys(config.profiles).join(', ');
+    throw new HttpProblem(
+      'unknown-profile',
+      requested === undefined
+        ? `Expected a \`profile\` (one of: ${names}); there is no default profile.`
+        : `Expected a profile of this service (one of: ${names}); got ${JSON.stringify(requested)}.`,
+    );
+  }
+  return { name, profile: config.profiles[name]! };
+}
+
+function checkOrigin(c: Context<AppEnv>, profile: Profile): void {
+  const origin = c.req.header('origin');
+  if (origin !== undefined && !profile.cors.origins.includes(origin)) {
+    throw new HttpProblem('origin-not-allowed', `The origin ${origin} may not use this profile.`);
+  }
+}
+
+function conditionsOf(
+  body: {
+    expiresIn?: number | undefined;
+    expiresAt?: number | string | undefined;
+    notBefore?: number | string | undefined;
+    ipAddress?: string | undefined;
+  },
+  profile: Profile,
+  now: number,
+) {
+  const expires =
+    body.expiresIn !== undefined
+      ? now + body.expiresIn
+      : body.expiresAt !== undefined
+        ? epochOf(body.expiresAt)
+        : now + profile.ttl.default;
+  return validateConditions(
+    {
+      expires,
+      notBefore: body.notBefore === undefined ? undefined : epochOf(body.notBefore),
+      ipAddress: body.ipAddress,
+    },
+    now,
+  );
+}
+
+function epochOf(value: number | string): number {
+  return typeof value === 'number' ? value : Math.floor(Date.parse(value) / 1000);
+}
+
+/** Checks every URL of a batch so one answer lists each refused URL by index. */
+function validateEach(urls: readonly string[], hasResource: boolean): void {
+  const errors: { index: number; code: string; message: string }[] = [];
+  for (const [index, url] of urls.entries()) {
+    try {
+      const href = canonicalUrl(url);
+      if (!hasResource) assertNoWildcard(href);
+    } catch (error) {
+      if (!(error instanceof SigningError)) throw error;
+      errors.push({ index, code: error.code, message: error.message });
+    }
+  }
+  if (errors.length === 1 && urls.length === 1) {
+    throw new HttpProblem('invalid-request', errors[0]!.message, {
+      extra: { code: errors[0]!.code, errors },
+    });
+  }
+  if (errors.length > 0) {
+    throw new HttpProblem(
+      'invalid-request',
+      `${errors.length} of ${urls.length} URLs cannot be signed; nothing was signed.`,
+      {
+        extra: { errors },
+      },
+    );
+  }
+}
+
+function ringOf(deps: AppDependencies, name: string): KeyRingCache {
+  const ring = deps.rings.get(name);
+  if (ring === undefined) throw new Error(`No key ring cache was built for profile ${name}.`);
+  return ring;
+}
+
+function audit(
+  c: Context<AppEnv>,
+  deps: AppDependencies,
+  principal: Principal,
+  profile: string,
+  what: {
+    kind: 'url' | 'cookies';
+    resources?: readonly string[];
+    resource?: string | undefined;
+    expires: number;
+    keyId: string;
+  },
+): void {
+  deps.log.info('signature issued', {
+    audit: true,
+    requestId: c.get('requestId'),
+    caller: principal.subject,
+    authKind: principal.kind,
+    profile,
+    kind: what.kind,
+    ...(what.resources === undefined ? {} : { resources: what.resources }),
+    ...(what.resource === undefined ? {} : { resource: what.resource }),
+    expires: what.expires,
+    expiresAt: isoOf(what.expires),
+    keyId: what.keyId,
+    sourceIp: c.env?.event?.requestContext?.http?.sourceIp,
+  });
+}
+
+function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { value: String(error) };
+  return {
+    name: error.name,
+    message: error.message,
+    code: (error as { code?: unknown }).code,
+    stack: error.stack,
+  };
+}

@@ -1,0 +1,112 @@
+import { AccessError } from '../access/errors.ts';
+import { AuthError } from '../auth/errors.ts';
+import { KeysUnavailableError } from '../keys/cache.ts';
+import { SigningError } from '../signing/index.ts';
+
+/** The problem types the API answers with (DESIGN §9): `type` is `/problems/<name>`. */
+export const PROBLEM_TYPES = {
+  'invalid-request': { status: 400, title: 'The request is not valid' },
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  'resource-not-granted': { status: 403, title: 'The caller may not sign this resource' },
+  'origin-not-allowed': { status: 403, title: 'This origin may not call this profile' },
+  'unknown-profile': { status: 404, title: 'There is no such signing profile' },
+  'not-found': { status: 404, title: 'There is no such endpoint' },
+  'method-not-allowed': { status: 405, title: 'This endpoint does not take that method' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
+  'ttl-exceeded': { status: 422, title: 'The expiry is longer than allowed' },
+  internal: { status: 500, title: 'Internal error' },
+  'keys-unavailable': { status: 503, title: 'Signing keys are unavailable' },
+} as const;
+
+/** A problem type name. */
+export type ProblemType = keyof typeof PROBLEM_TYPES;
+
+/** An RFC 9457 problem the API answers with. `detail` is for the caller: never internals on a 5xx. */
+export class HttpProblem extends Error {
+  readonly type: ProblemType;
+  readonly status: number;
+  readonly detail: string;
+  readonly extra: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    type: ProblemType,
+    detail: string,
+    options: { extra?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = 'HttpProblem';
+    this.type = type;
+    this.status = PROBLEM_TYPES[type].status;
+    this.detail = detail;
+    this.extra = options.extra ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  /** The problem+json body. */
+  body(): Record<string, unknown> {
+    return {
+      type: `/problems/${this.type}`,
+      title: PROBLEM_TYPES[this.type].title,
+      status: this.status,
+      detail: this.detail,
+      ...this.extra,
+    };
+  }
+}
+
+/**
+ * Maps any error to the problem the caller sees: domain errors by their code (one table, here), and
+ * anything unexpected to a 500 whose detail says nothing about internals.
+ */
+export function problemOf(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof SigningError) {
+    return new HttpProblem('invalid-request', error.message, { extra: { code: error.code }, cause: error });
+  }
+  if (error instanceof AuthError) {
+    if (error.status === 503) {
+      return new HttpProblem(
+        'keys-unavailable',
+        'The token issuer keys (JWKS) could not be fetched; try again shortly.',
+        {
+          headers: { 'Retry-After': '5' },
+          cause: error,
+        },
+      );
+    }
+    return new HttpProblem('unauthenticated', error.message, {
+      extra: { code: error.code },
+      headers: { 'WWW-Authenticate': error.wwwAuthenticate },
+      cause: error,
+    });
+  }
+  if (error instanceof AccessError) {
+    const type =
+      error.code === 'ERR_TTL_EXCEEDED'
+        ? 'ttl-exceeded'
+        : error.code === 'ERR_RESOURCE_NOT_GRANTED'
+          ? 'resource-not-granted'
+          : 'invalid-request';
+    return new HttpProblem(type, error.message, { extra: { code: error.code }, cause: error });
+  }
+  if (error instanceof KeysUnavailableError) {
+    return new HttpProblem(
+      'keys-unavailable',
+      'Signing keys are temporarily unavailable; try again shortly.',
+      {
+        extra: { code: error.code },
+        headers: { 'Retry-After': String(error.retryAfterSeconds) },
+        cause: error,
+      },
+    );
+  }
+  return new HttpProblem(
+    'internal',
+    'Something went wrong on our side. The request id identifies it in our logs.',
+    {
+      cause: error,
+    },
+  );
+}
