@@ -173,6 +173,16 @@ export const configSchema = z
         });
       }
       for (const [index, grant] of profile.grants.entries()) {
+        for (const [r, resource] of grant.resources.entries()) {
+          const host = /^https?:\/\/([^/?#]*)/.exec(resource)?.[1]?.toLowerCase() ?? '';
+          if (!profile.domains.includes(host)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['profiles', name, 'grants', index, 'resources', r],
+              message: `Expected a resource on one of the profile's domains (${profile.domains.join(', ')}); got host ${JSON.stringify(host)}`,
+            });
+          }
+        }
         if (grant.maxTtl !== undefined && grant.maxTtl > profile.ttl.max) {
           ctx.addIssue({
             code: 'custom',

@@ -89,7 +89,15 @@ export function problemOf(error: unknown): HttpProblem {
         : error.code === 'ERR_RESOURCE_NOT_GRANTED'
           ? 'resource-not-granted'
           : 'invalid-request';
-    return new HttpProblem(type, error.message, { extra: { code: error.code }, cause: error });
+    const errors = error.refused.map((item) => ({
+      ...(item.kind === 'url' ? { index: item.index } : { path: 'resource' }),
+      code: error.code,
+      message: item.reason,
+    }));
+    return new HttpProblem(type, error.message, {
+      extra: { code: error.code, ...(errors.length === 0 ? {} : { errors }) },
+      cause: error,
+    });
   }
   if (error instanceof KeysUnavailableError) {
     return new HttpProblem(

@@ -105,6 +105,12 @@ export function canonicalResource(pattern: string): string {
       { cause },
     );
   }
+  if (url.username !== '' || url.password !== '') {
+    throw new SigningError(
+      'ERR_INVALID_RESOURCE',
+      'Expected a resource without a user name or password (user:pass@host).',
+    );
+  }
   if (url.hash !== '') {
     throw new SigningError(
       'ERR_INVALID_RESOURCE',
@@ -175,6 +181,13 @@ export function parseHttpUrl(input: string, field: string): URL {
     throw new SigningError(
       'ERR_UNSUPPORTED_SCHEME',
       `Expected \`${field}\` to use http or https; got ${url.protocol.slice(0, -1)}.`,
+    );
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Never echo the credentials back: name the problem only.
+    throw new SigningError(
+      'ERR_INVALID_URL',
+      `Expected \`${field}\` without a user name or password (user:pass@host); browsers do not send them to CloudFront.`,
     );
   }
   return url;
