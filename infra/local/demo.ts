@@ -1,0 +1,104 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type CloudFrontClient,
+  CreateDistributionCommand,
+  type DistributionConfig,
+  GetDistributionConfigCommand,
+  ListDistributionsCommand,
+  UpdateDistributionCommand,
+} from '@aws-sdk/client-cloudfront';
+import {
+  CreateSecretCommand,
+  ResourceExistsException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+
+/** The demo profile's fixed names in the sandbox. */
+export const DEMO = {
+  profile: 'demo',
+  secretId: 'signet/demo/key-ring',
+  originDomain: 'demo-origin.signet.local',
+  distributionComment: 'signet-demo',
+  audience: 'signet-local',
+} as const;
+
+/**
+ * Declares the demo profile's key ring secret with no value, as infrastructure does in AWS (the
+ * rotator writes the first ring). Already there: nothing to do.
+ */
+export async function ensureDemoSecret(client: SecretsManagerClient): Promise<void> {
+  try {
+    await client.send(
+      new CreateSecretCommand({
+        Name: DEMO.secretId,
+        Description: 'Signet key ring of the demo profile (written by the rotator only)',
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+  }
+}
+
+/** Writes the demo origin's files (idempotent): one public page and a few protected objects. */
+export function writeDemoOrigin(originsDir: string): void {
+  const root = join(originsDir, DEMO.originDomain);
+  mkdirSync(join(root, 'private/users/demo'), { recursive: true });
+  writeFileSync(
+    join(root, 'index.html'),
+    '<!doctype html><title>Signet sandbox</title><h1>Signet sandbox edge</h1><p>Objects under /private/ need a signed URL or signed cookies.</p>\n',
+  );
+  writeFileSync(join(root, 'private/hello.txt'), 'Hello from behind a CloudFront signature.\n');
+  writeFileSync(join(root, 'private/report 2026.txt'), 'A file whose name needs URL encoding.\n');
+  writeFileSync(join(root, 'private/users/demo/notes.txt'), "The demo user's own notes.\n");
+}
+
+/**
+ * The demo distribution: the demo origin, served openly by default, with `/private/*` trusting
+ * the demo key group. Created once; if the key group id changed (state reset), the behaviour is
+ * updated to trust the current one. Returns the distribution id.
+ */
+export async function ensureDemoDistribution(client: CloudFrontClient, keyGroupId: string): Promise<string> {
+  const list = await client.send(new ListDistributionsCommand({}));
+  const existing = list.DistributionList?.Items?.find((d) => d.Comment === DEMO.distributionComment);
+  if (existing?.Id !== undefined) {
+    const current = await client.send(new GetDistributionConfigCommand({ Id: existing.Id }));
+    const config = current.DistributionConfig!;
+    const trusted = config.CacheBehaviors?.Items?.[0]?.TrustedKeyGroups?.Items ?? [];
+    if (!trusted.includes(keyGroupId)) {
+      await client.send(
+        new UpdateDistributionCommand({
+          Id: existing.Id,
+          IfMatch: current.ETag,
+          DistributionConfig: demoConfig(keyGroupId, config.CallerReference!),
+        }),
+      );
+    }
+    return existing.Id;
+  }
+  const created = await client.send(
+    new CreateDistributionCommand({ DistributionConfig: demoConfig(keyGroupId, 'signet-demo') }),
+  );
+  return created.Distribution!.Id!;
+}
+
+function demoConfig(keyGroupId: string, callerReference: string): DistributionConfig {
+  return {
+    CallerReference: callerReference,
+    Comment: DEMO.distributionComment,
+    Enabled: true,
+    Origins: { Quantity: 1, Items: [{ Id: 'demo-origin', DomainName: DEMO.originDomain }] },
+    DefaultCacheBehavior: { TargetOriginId: 'demo-origin', ViewerProtocolPolicy: 'allow-all' },
+    CacheBehaviors: {
+      Quantity: 1,
+      Items: [
+        {
+          PathPattern: '/private/*',
+          TargetOriginId: 'demo-origin',
+          ViewerProtocolPolicy: 'allow-all',
+          TrustedKeyGroups: { Enabled: true, Quantity: 1, Items: [keyGroupId] },
+        },
+      ],
+    },
+  };
+}
