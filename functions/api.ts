@@ -1,0 +1,42 @@
+// Lambda entry point of the signing API (API Gateway HTTP API, payload 2.0). Parses the config and
+// builds the SDK clients and caches once per cold start; everything else lives in lib/.
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import { handle } from 'hono/aws-lambda';
+import { createAwsClients } from '../lib/aws/clients.ts';
+import { powertoolsLog } from '../lib/aws/powertools-log.ts';
+import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
+import { buildApiDependencies } from '../lib/aws/service.ts';
+import { readConfig } from '../lib/config/index.ts';
+import { createApp } from '../lib/http/app.ts';
+
+const config = readConfig(requiredEnv('SIGNET_CONFIG'), process.cwd());
+const logger = new Logger({ serviceName: 'signet-api' });
+const metrics = new Metrics({
+  namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
+  serviceName: 'signet-api',
+});
+const clients = createAwsClients(config);
+const app = createApp(
+  buildApiDependencies({
+    config,
+    secretsManager: clients.secretsManager,
+    log: powertoolsLog(logger),
+    metrics: new PowertoolsMetrics(metrics),
+  }),
+);
+
+/** The API Gateway v2 handler. */
+export const handler = middy(handle(app)).use(injectLambdaContext(logger));
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') {
+    throw new Error(
+      `Expected the ${name} environment variable: the Signet config as inline JSON or a file path.`,
+    );
+  }
+  return value;
+}
