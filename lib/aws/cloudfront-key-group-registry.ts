@@ -6,11 +6,15 @@ import {
   GetKeyGroupCommand,
   GetPublicKeyCommand,
   type KeyGroup,
+  KeyGroupAlreadyExists,
   ListKeyGroupsCommand,
   ListPublicKeysCommand,
   NoSuchPublicKey,
+  NoSuchResource,
   PreconditionFailed,
   PublicKeyAlreadyExists,
+  PublicKeyInUse,
+  TooManyKeyGroups,
   TooManyPublicKeys,
   TooManyPublicKeysInKeyGroup,
   UpdateKeyGroupCommand,
@@ -20,6 +24,8 @@ import {
   type RegisteredKeyGroup,
   type RegisteredPublicKey,
   RegistryConflictError,
+  RegistryInUseError,
+  RegistryNotFoundError,
   RegistryQuotaError,
 } from '../rotation/registry.ts';
 
@@ -32,8 +38,14 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
   }
 
   async getKeyGroup(id: string): Promise<RegisteredKeyGroup> {
-    const response = await this.#client.send(new GetKeyGroupCommand({ Id: id }));
-    return groupOf(response.KeyGroup, response.ETag);
+    try {
+      const response = await this.#client.send(new GetKeyGroupCommand({ Id: id }));
+      return groupOf(response.KeyGroup, response.ETag);
+    } catch (error) {
+      if (error instanceof NoSuchResource)
+        throw new RegistryNotFoundError(`Expected key group ${id} to exist; it does not.`, { cause: error });
+      throw error;
+    }
   }
 
   async findKeyGroupByName(name: string): Promise<RegisteredKeyGroup | undefined> {
@@ -53,10 +65,21 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
   }
 
   async createKeyGroup(name: string, items: readonly string[]): Promise<RegisteredKeyGroup> {
-    const response = await this.#client.send(
-      new CreateKeyGroupCommand({ KeyGroupConfig: { Name: name, Items: [...items] } }),
-    );
-    return groupOf(response.KeyGroup, response.ETag);
+    try {
+      const response = await this.#client.send(
+        new CreateKeyGroupCommand({ KeyGroupConfig: { Name: name, Items: [...items] } }),
+      );
+      return groupOf(response.KeyGroup, response.ETag);
+    } catch (error) {
+      if (error instanceof KeyGroupAlreadyExists)
+        throw new RegistryConflictError(`A key group named ${name} already exists.`, { cause: error });
+      if (error instanceof TooManyPublicKeysInKeyGroup || error instanceof TooManyKeyGroups) {
+        throw new RegistryQuotaError(`CloudFront refused key group ${name} for a quota: ${error.name}.`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
   }
 
   async updateKeyGroup(group: RegisteredKeyGroup, items: readonly string[]): Promise<RegisteredKeyGroup> {
@@ -75,6 +98,10 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
           cause: error,
         });
       }
+      if (error instanceof NoSuchResource)
+        throw new RegistryNotFoundError(`Expected key group ${group.id} to exist; it does not.`, {
+          cause: error,
+        });
       if (error instanceof TooManyPublicKeysInKeyGroup) {
         throw new RegistryQuotaError(
           `The key group ${group.id} cannot hold ${items.length} keys (CloudFront allows 5).`,
@@ -170,6 +197,14 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
       await this.#client.send(new DeletePublicKeyCommand({ Id: id, IfMatch: current.ETag }));
     } catch (error) {
       if (error instanceof NoSuchPublicKey) return;
+      if (error instanceof PublicKeyInUse) {
+        throw new RegistryInUseError(`Public key ${id} is still in a key group; take it out first.`, {
+          cause: error,
+        });
+      }
+      // A public key's config never changes after creation, so a stale ETag means it was replaced.
+      if (error instanceof PreconditionFailed)
+        throw new RegistryConflictError(`Public key ${id} changed since it was read.`, { cause: error });
       throw error;
     }
   }

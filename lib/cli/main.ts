@@ -4,6 +4,8 @@ import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { KEYGEN_HELP, keygen } from './keygen.ts';
 import { SANDBOX_HELP, sandbox } from './sandbox.ts';
 import { COOKIES_HELP, cookies, SIGN_HELP, sign } from './sign.ts';
+import { START_HELP, start } from './start.ts';
+import { TOKEN_HELP, token } from './token.ts';
 
 type Command = (args: string[], io: CliIo) => number | Promise<number>;
 
@@ -24,6 +26,12 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
     help: EXPLAIN_HELP,
     summary: 'say what CloudFront would answer for a URL, and why',
   },
+  start: {
+    run: (args, io) => start(args, io),
+    help: START_HELP,
+    summary: 'run Signet locally (what npm start runs): sandbox, demo profile, API, rotator',
+  },
+  token: { run: token, help: TOKEN_HELP, summary: 'print a development JWT the local API accepts' },
   sandbox: {
     run: (args, io) => sandbox(args, io),
     help: SANDBOX_HELP,

@@ -20,9 +20,14 @@ export interface RegisteredKeyGroup {
  * it does; the adapter over the real SDK client is `CloudFrontKeyGroupRegistry`.
  */
 export interface KeyGroupRegistry {
+  /** The key group with this id; throws {@link RegistryNotFoundError} when there is none. */
   getKeyGroup(id: string): Promise<RegisteredKeyGroup>;
   /** The key group with this name, if any (names are unique per account). */
   findKeyGroupByName(name: string): Promise<RegisteredKeyGroup | undefined>;
+  /**
+   * Creates a key group. A group of that name already existing throws {@link RegistryConflictError}
+   * (find it by name and adopt it); a quota throws {@link RegistryQuotaError}.
+   */
   createKeyGroup(name: string, items: readonly string[]): Promise<RegisteredKeyGroup>;
   /** Replaces the group's keys if its ETag is still `etag`; else throws {@link RegistryConflictError}. */
   updateKeyGroup(group: RegisteredKeyGroup, items: readonly string[]): Promise<RegisteredKeyGroup>;
@@ -38,7 +43,10 @@ export interface KeyGroupRegistry {
     encodedKey: string;
     comment: string;
   }): Promise<RegisteredPublicKey>;
-  /** Deletes a public key (no key group may hold it). A key already gone is not an error. */
+  /**
+   * Deletes a public key (no key group may hold it: else {@link RegistryInUseError}). A key already
+   * gone is not an error.
+   */
   deletePublicKey(id: string): Promise<void>;
 }
 
@@ -57,5 +65,23 @@ export class RegistryQuotaError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RegistryQuotaError';
+  }
+}
+
+/** The key group named does not exist (deleted, or the id is wrong). */
+export class RegistryNotFoundError extends Error {
+  readonly code = 'ERR_REGISTRY_NOT_FOUND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RegistryNotFoundError';
+  }
+}
+
+/** A public key cannot be deleted while a key group holds it. */
+export class RegistryInUseError extends Error {
+  readonly code = 'ERR_REGISTRY_IN_USE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RegistryInUseError';
   }
 }

@@ -1,0 +1,248 @@
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
+import { createAwsClients } from '../../lib/aws/clients.ts';
+import { CloudFrontKeyGroupRegistry } from '../../lib/aws/cloudfront-key-group-registry.ts';
+import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
+import { buildApiDependencies } from '../../lib/aws/service.ts';
+import { type Config, parseConfig } from '../../lib/config/index.ts';
+import { createApp } from '../../lib/http/app.ts';
+import { type Log, MemoryMetrics } from '../../lib/http/telemetry.ts';
+import { runRotation } from '../../lib/rotation/rotator.ts';
+import { DEMO, ensureDemoDistribution, ensureDemoSecret, writeDemoOrigin } from './demo.ts';
+import { close, listen } from './http.ts';
+import { PORT_OFFSETS, type Sandbox, startSandbox } from './sandbox.ts';
+import { FileStateStore, MemoryStateStore } from './state.ts';
+import { createDevTokenIssuer, type DevTokenIssuer } from './token-issuer.ts';
+
+/** The token issuer's port, after the four of DESIGN §9. */
+export const TOKEN_ISSUER_OFFSET = 4;
+
+/** Options of {@link startLocalService}. */
+export interface LocalServiceOptions {
+  /** Where state survives restarts; `null` keeps it in memory (tests). */
+  readonly stateDir: string | null;
+  /** See DESIGN §9; 0 picks free ports. */
+  readonly portBase: number;
+  /** How long key group changes take to reach the edge. Default 2 s. */
+  readonly edgePropagationMs?: number;
+  /**
+   * Rotate the demo profile about every 30 s, with 10 to 30 s expiries, a propagation wait longer
+   * than the edge's delay, and the rotator ticking every second (issue 5's rotation-under-load mode).
+   */
+  readonly fastRotation?: boolean;
+  /**
+   * Test-only: activate keys without waiting for propagation, to show the end-to-end test catches
+   * the 403s that causes. Never exposed on the command line.
+   */
+  readonly activateWithoutPropagation?: boolean;
+  /** Where log lines go. */
+  readonly log: Log;
+}
+
+/** The running local service. */
+export interface LocalService {
+  readonly endpoints: {
+    api: string;
+    edge: string;
+    secretsManager: string;
+    cloudfront: string;
+    tokenIssuer: string;
+  };
+  readonly config: Config;
+  readonly issuer: DevTokenIssuer;
+  readonly sandbox: Sandbox;
+  readonly metrics: MemoryMetrics;
+  /** A protected object on the edge the demo token may sign. */
+  readonly demoUrl: string;
+  /** Runs the rotator once now (also runs on a timer). */
+  rotateNow(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `npm start`: the sandbox's AWS stand-ins, the demo profile bootstrapped on first start (key ring,
+ * key group, a distribution whose `/private/*` trusts it, demo files), a development token issuer,
+ * the signing API, and the rotator on a timer. Writes `<stateDir>/config.json` so every `signet`
+ * command run in that directory uses this service.
+ */
+export async function startLocalService(options: LocalServiceOptions): Promise<LocalService> {
+  const edgeDelay = options.edgePropagationMs ?? 2000;
+  const sandbox = await startSandbox({
+    stateDir: options.stateDir,
+    portBase: options.portBase,
+    propagationDelayMs: edgeDelay,
+    trustForwardedFor: true,
+  });
+  const closers: (() => Promise<void>)[] = [() => sandbox.close()];
+  try {
+    const port = (offset: number) => (options.portBase === 0 ? 0 : options.portBase + offset);
+    const store = (name: string) =>
+      options.stateDir === null ? new MemoryStateStore() : new FileStateStore(options.stateDir, name);
+
+    // The token issuer listens first: its URL is the tokens' `iss`.
+    let issuer: DevTokenIssuer | undefined;
+    const issuerServer = createServer((request, response) => issuer!.handleJwks(request, response));
+    const issuerUrl = await listen(issuerServer, port(TOKEN_ISSUER_OFFSET), 'development token issuer');
+    closers.push(() => close(issuerServer));
+    issuer = createDevTokenIssuer({
+      store: store('token-issuer'),
+      issuer: issuerUrl,
+      audience: DEMO.audience,
+    });
+
+    const apiServerPort = port(PORT_OFFSETS.api);
+    const edgeHost = new URL(sandbox.endpoints.edge).host;
+    const draft = demoConfig({
+      sandbox,
+      issuerUrl,
+      edgeHost,
+      fast: options.fastRotation ?? false,
+      edgeDelaySeconds: Math.ceil(edgeDelay / 1000),
+    });
+    const clients = createAwsClients(draft);
+    await ensureDemoSecret(clients.secretsManager);
+    if (options.stateDir !== null) writeDemoOrigin(join(options.stateDir, 'origins'));
+
+    const profile = draft.profiles[DEMO.profile]!;
+    const rotationStore = new SecretsManagerKeyRingStore(clients.secretsManager, DEMO.secretId);
+    const registry = new CloudFrontKeyGroupRegistry(clients.cloudfront);
+    const rotate = () =>
+      runRotation({
+        profileName: DEMO.profile,
+        profile,
+        store: rotationStore,
+        registry,
+        now: () => new Date(),
+        log: options.log,
+        ...(options.activateWithoutPropagation ? { testOnly: { activateWithoutPropagation: true } } : {}),
+      });
+    // Bootstrap on first start; later starts find the ring and go on from where it was.
+    let result = await rotate();
+    const keyGroupId = result.keyGroupId;
+    if (keyGroupId === undefined) throw new Error('The rotator did not create or adopt the demo key group.');
+    const distributionId = await ensureDemoDistribution(clients.cloudfront, keyGroupId);
+    const config = parseConfig({
+      ...draft,
+      profiles: { [DEMO.profile]: { ...draft.profiles[DEMO.profile], keyGroupId, distributionId } },
+    });
+    if (options.stateDir !== null) {
+      writeFileSync(join(options.stateDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, {
+        mode: 0o600,
+      });
+    }
+
+    // Until the first key has propagated there is nothing to sign with: wait for its activation.
+    while (result.activeKeyId === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      result = await rotate();
+    }
+
+    const metrics = new MemoryMetrics();
+    const app = createApp(
+      buildApiDependencies({ config, secretsManager: clients.secretsManager, log: options.log, metrics }),
+    );
+    const apiServer = createAdaptorServer({ fetch: app.fetch });
+    const api = await listen(apiServer as ReturnType<typeof createServer>, apiServerPort, 'signing API');
+    closers.push(() => close(apiServer as ReturnType<typeof createServer>));
+
+    let rotating: Promise<unknown> = Promise.resolve();
+    const tick = () => {
+      rotating = rotating.then(rotate).catch((error: unknown) =>
+        options.log.error('rotation run failed', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
+      return rotating;
+    };
+    const timer = setInterval(tick, options.fastRotation ? 1000 : 10_000);
+    closers.push(async () => {
+      clearInterval(timer);
+      await rotating;
+    });
+
+    return {
+      endpoints: {
+        api,
+        edge: sandbox.endpoints.edge,
+        secretsManager: sandbox.endpoints.secretsManager,
+        cloudfront: sandbox.endpoints.cloudfront,
+        tokenIssuer: issuerUrl,
+      },
+      config,
+      issuer,
+      sandbox,
+      metrics,
+      demoUrl: `${sandbox.endpoints.edge}/private/hello.txt`,
+      rotateNow: async () => {
+        await tick();
+      },
+      close: () => closeAll(closers),
+    };
+  } catch (error) {
+    await closeAll(closers);
+    throw error;
+  }
+}
+
+async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
+  for (const closeOne of closers.reverse()) await closeOne().catch(() => undefined);
+}
+
+function demoConfig(input: {
+  sandbox: Sandbox;
+  issuerUrl: string;
+  edgeHost: string;
+  fast: boolean;
+  edgeDelaySeconds: number;
+}): Config {
+  const edge = `http://${input.edgeHost}`;
+  // Fast rotation: expiries of 10-30 s, a ring refreshed every 2 s, a key rotated every 30 s. The
+  // propagation wait always exceeds the edge's delay, so no URL is signed with a key the edge lacks.
+  const timings = input.fast
+    ? {
+        ttl: { default: 20, max: 30 },
+        cache: { ttl: 2, maxStale: 5 },
+        rotation: { rotateEvery: 30, propagation: input.edgeDelaySeconds + 2, clockSkew: 2 },
+      }
+    : {
+        ttl: { default: 300, max: 3600 },
+        cache: { ttl: 5, maxStale: 60 },
+        rotation: { rotateEvery: 86_400, propagation: input.edgeDelaySeconds + 2, clockSkew: 5 },
+      };
+  return parseConfig({
+    defaultProfile: DEMO.profile,
+    aws: {
+      region: 'us-east-1',
+      endpoints: {
+        secretsManager: input.sandbox.endpoints.secretsManager,
+        cloudfront: input.sandbox.endpoints.cloudfront,
+      },
+    },
+    auth: {
+      jwt: {
+        issuer: input.issuerUrl,
+        audience: DEMO.audience,
+        jwksUrl: `${input.issuerUrl}/.well-known/jwks.json`,
+        algorithms: ['ES256'],
+        clockTolerance: 5,
+      },
+    },
+    profiles: {
+      [DEMO.profile]: {
+        domains: [input.edgeHost],
+        keyRing: { secretId: DEMO.secretId },
+        algorithm: 'ecdsa-p256',
+        // No Domain: on 127.0.0.1 a host-only cookie set by the API reaches the edge on another port.
+        cookie: { path: '/', sameSite: 'Lax' },
+        cors: { origins: ['http://localhost:5173', 'http://127.0.0.1:5173'] },
+        grants: [
+          { when: { claims: { scope: 'demo:read' } }, resources: [`${edge}/private/*`] },
+          { when: { claims: { scope: 'demo:user' } }, resources: [`${edge}/private/users/{sub}/*`] },
+        ],
+        ...timings,
+      },
+    },
+  });
+}

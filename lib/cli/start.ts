@@ -1,0 +1,120 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalService } from '../../infra/local/service.ts';
+import type { Log } from '../http/telemetry.ts';
+import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
+import { portBaseOption, processSignal } from './sandbox.ts';
+
+export const START_HELP = `Usage: npm start [-- OPTIONS]      (or: signet start [OPTIONS])
+
+Runs Signet locally with no AWS account: stand-ins for Secrets Manager, the CloudFront API and a
+CloudFront edge, a development token issuer, the signing API, and the key rotator. On first start it
+bootstraps a demo profile: a key ring, a key group, a distribution whose /private/* trusts it, and
+demo files. State (and the config every signet command here uses) lives in .signet/.
+
+Ports (from --port-base, default 4600): Secrets Manager +0, CloudFront API +1, edge +2, API +3,
+token issuer +4.
+
+Options:
+  --port-base N               first port; 0 picks free ports
+  --state-dir DIR             where state lives (default .signet)
+  --edge-propagation SECONDS  how long key group changes take to reach the edge (default 2)
+  --fast-rotation             rotate the demo key about every 30 s (expiries 10-30 s), to watch
+                              rotation under load without a single 403
+  --json                      print one line { "api", "edge", "secretsManager", "cloudfront", "demoUrl", "token" }
+                              when ready, and log as JSON lines on stderr
+Stops cleanly on Ctrl-C.
+`;
+
+/** `npm start`: the whole service on loopback. */
+export async function start(
+  args: string[],
+  io: CliIo,
+  signal: AbortSignal = processSignal(),
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'port-base': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'edge-propagation': { type: 'string', default: '2' },
+      'fast-rotation': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const edgeSeconds = Number(values['edge-propagation']);
+  if (!Number.isFinite(edgeSeconds) || edgeSeconds < 0) {
+    throw new UsageError(
+      `Expected --edge-propagation to be seconds, 0 or more; got ${values['edge-propagation']}.`,
+    );
+  }
+  const stateDir = resolve(io.cwd, values['state-dir'] ?? '.signet');
+  const log = lineLog(io, values.json);
+  let service: Awaited<ReturnType<typeof startLocalService>>;
+  try {
+    service = await startLocalService({
+      stateDir,
+      portBase: portBaseOption(values['port-base']),
+      edgePropagationMs: edgeSeconds * 1000,
+      fastRotation: values['fast-rotation'],
+      log,
+    });
+  } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
+    throw new EnvironmentError(`Could not start Signet locally: ${(cause as Error).message}`, { cause });
+  }
+  const token = await service.issuer.issue({
+    sub: 'demo',
+    scope: ['demo:read', 'demo:user'],
+    expiresIn: 12 * 3600,
+  });
+  const { endpoints, demoUrl } = service;
+  if (values.json) {
+    io.stdout(
+      `${JSON.stringify({ api: endpoints.api, edge: endpoints.edge, secretsManager: endpoints.secretsManager, cloudfront: endpoints.cloudfront, demoUrl, token })}\n`,
+    );
+  } else {
+    io.stdout(`Signet is running locally (state in ${stateDir}).
+
+  Signing API       ${endpoints.api}      (OpenAPI: ${endpoints.api}/openapi.json)
+  CloudFront edge   ${endpoints.edge}
+  Secrets Manager   ${endpoints.secretsManager}
+  CloudFront API    ${endpoints.cloudfront}
+  Token issuer      ${endpoints.tokenIssuer}/.well-known/jwks.json
+${values['fast-rotation'] ? '  Rotation          fast: a new key about every 30 s\n' : ''}
+Try it (a development token is made by: npx signet token):
+
+  TOKEN=$(npx signet token)
+  curl -s ${endpoints.api}/v1/signed-urls -H "Authorization: Bearer $TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"url":"${demoUrl}"}'
+  curl -s "<the url from the answer>"        # 200 from the edge; without the signature: 403
+
+Press Ctrl-C to stop.
+`);
+  }
+  await new Promise<void>((done) => {
+    if (signal.aborted) done();
+    signal.addEventListener('abort', () => done(), { once: true });
+  });
+  await service.close();
+  return EXIT.ok;
+}
+
+/** Log lines on stderr: JSON lines with --json, short text otherwise. Never key material (the callers pass none). */
+function lineLog(io: CliIo, json: boolean): Log {
+  const write =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      if (json) {
+        io.stderr(`${JSON.stringify({ level, time: new Date().toISOString(), message, ...fields })}\n`);
+      } else if (level !== 'info' || fields.audit === true || /rotation|key/.test(message)) {
+        const detail = Object.entries(fields)
+          .filter(([key]) => key !== 'audit')
+          .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+          .join(' ');
+        io.stderr(`[${level}] ${message}${detail === '' ? '' : ` ${detail}`}\n`);
+      }
+    };
+  return { info: write('info'), warn: write('warn'), error: write('error') };
+}

@@ -1,0 +1,300 @@
+import type { Profile } from '../config/schema.ts';
+import { type HistoryEntry, KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../keys/ring.ts';
+import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
+import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
+import { RotationError } from './errors.ts';
+import type { GenerateKeyPair } from './keygen.ts';
+import { callerReferenceFor, keyGroupNameFor, publicKeyNameFor } from './names.ts';
+import type { RotationAction } from './plan.ts';
+import {
+  type KeyGroupRegistry,
+  type RegisteredKeyGroup,
+  type RegisteredPublicKey,
+  RegistryConflictError,
+} from './registry.ts';
+
+/** What a run read before planning: the applier works from exactly this. */
+export interface ObservedState {
+  readonly versioned: VersionedKeyRing | undefined;
+  readonly group: RegisteredKeyGroup | undefined;
+  readonly publicKeys: readonly RegisteredPublicKey[];
+}
+
+/** One change the applier made durable. */
+export interface Commit {
+  /** What changed: the ring's transition name (`activate:<fingerprint>:<time>`), or a CloudFront change. */
+  readonly transition: string;
+  /** The step: a phase (`bootstrap`, `introduce`, `activate`, `remove`) or a repair (`trust`, `delete-orphan`). */
+  readonly step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove' | 'delete-orphan';
+  readonly keyId?: string;
+  readonly keyFingerprint?: string;
+  /** The ring version written, when the change was a ring write. */
+  readonly ringVersion?: string;
+}
+
+/** What {@link applyAction} needs besides the action. */
+export interface ApplyContext {
+  readonly profileName: string;
+  readonly profile: Profile;
+  readonly store: KeyRingStore;
+  readonly registry: KeyGroupRegistry;
+  /** The run's clock reading: every timestamp the action writes. */
+  readonly now: Date;
+  readonly generateKeyPair: GenerateKeyPair;
+  /** Called after each change is durable (a ring save, a group change, a deletion). */
+  readonly onCommit: (commit: Commit) => void;
+  /** How often a key group update is re-read and retried on `PreconditionFailed`. Default 5. */
+  readonly groupUpdateAttempts?: number;
+}
+
+/**
+ * Carries out one planned action through the ports. Order is what makes a crash at any point safe
+ * (DESIGN §4): a private key is written to the ring before its public key exists; a key leaves the
+ * group and CloudFront before it leaves the ring. Every step is idempotent given the state a rerun
+ * reads, so a rerun after a crash finishes the work. Throws the ports' errors; a
+ * `KeyRingConflictError` or `RegistryConflictError` means: re-read and re-plan.
+ */
+export async function applyAction(
+  action: RotationAction,
+  observed: ObservedState,
+  context: ApplyContext,
+): Promise<void> {
+  const ring = observed.versioned?.ring;
+  const version = observed.versioned?.version;
+  switch (action.kind) {
+    case 'bootstrap': {
+      const key = newRingKey(context);
+      const fresh: KeyRing = { schema: KEY_RING_SCHEMA, keys: [key], history: [] };
+      const written = await save(context, fresh, undefined, 'bootstrap', key.fingerprint);
+      await register(context, fresh, written, key.fingerprint, undefined, observed.group);
+      return;
+    }
+    case 'introduce': {
+      const current = required(ring, action);
+      const key = newRingKey(context);
+      const next: KeyRing = { ...current, keys: [...current.keys, key] };
+      const written = await save(context, next, version, 'introduce', key.fingerprint);
+      await register(context, next, written, key.fingerprint, undefined, observed.group);
+      return;
+    }
+    case 'register-pending':
+      await register(
+        context,
+        required(ring, action),
+        version,
+        action.keyFingerprint,
+        undefined,
+        observed.group,
+      );
+      return;
+    case 'adopt-orphan':
+    case 'trust-pending':
+      await register(
+        context,
+        required(ring, action),
+        version,
+        action.keyFingerprint,
+        action.keyId,
+        observed.group,
+      );
+      return;
+    case 'activate': {
+      const current = required(ring, action);
+      const iso = context.now.toISOString();
+      const next: KeyRing = {
+        ...current,
+        keys: current.keys.map((key): RingKey => {
+          if (key.fingerprint === action.keyFingerprint) return { ...key, state: 'active', activatedAt: iso };
+          if (key.state === 'active') return { ...key, state: 'retiring', retiredAt: iso };
+          return key;
+        }),
+      };
+      await save(context, next, version, 'activate', action.keyFingerprint, action.keyId);
+      return;
+    }
+    case 'remove': {
+      const current = required(ring, action);
+      const key = current.keys.find((candidate) => candidate.fingerprint === action.keyFingerprint);
+      if (key === undefined) throw stateChanged(action);
+      await withdraw(context, observed.group, action.keyId);
+      const entry: HistoryEntry = {
+        id: action.keyId,
+        fingerprint: key.fingerprint,
+        ...(key.activatedAt === undefined ? {} : { activatedAt: key.activatedAt }),
+        ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
+        removedAt: context.now.toISOString(),
+      };
+      const next: KeyRing = {
+        ...current,
+        keys: current.keys.filter((candidate) => candidate !== key),
+        history: [...current.history, entry],
+      };
+      await save(context, next, version, 'remove', key.fingerprint, action.keyId);
+      return;
+    }
+    case 'delete-orphan':
+      await withdraw(context, action.inGroup ? observed.group : undefined, action.keyId);
+      context.onCommit({
+        transition: `delete-orphan:${action.keyId}:${context.now.toISOString()}`,
+        step: 'delete-orphan',
+        keyId: action.keyId,
+      });
+      return;
+    case 'blocked':
+    case 'none':
+      return;
+  }
+}
+
+/** Generates a key of the profile's algorithm and describes it as a pending ring key without id. */
+function newRingKey(context: ApplyContext): RingKey {
+  const { algorithm } = context.profile;
+  const pair = context.generateKeyPair(algorithm);
+  const parsed = parseSigningKey(pair.privateKeyPem);
+  if (parsed.algorithm !== algorithm) {
+    throw new RotationError(
+      'ERR_ROTATION_KEY_MISMATCH',
+      `Expected a generated ${algorithm} key; got ${parsed.algorithm}.`,
+    );
+  }
+  return {
+    algorithm,
+    hash: context.profile.hash ?? defaultHashFor(algorithm),
+    privateKey: pair.privateKeyPem,
+    fingerprint: parsed.fingerprint,
+    state: 'pending',
+    createdAt: context.now.toISOString(),
+  };
+}
+
+/**
+ * Makes a pending ring key trusted: its public key exists (created, or the one a crashed run made),
+ * the group holds it (the group is created, or adopted by name, if the ring has none yet), and the
+ * ring records its id, the group's id and `trustedAt`. `trustedAt` is written only after the group
+ * change succeeded, so propagation is never counted from before the key was in the group.
+ */
+async function register(
+  context: ApplyContext,
+  ring: KeyRing,
+  version: string | undefined,
+  fingerprint: string,
+  knownKeyId: string | undefined,
+  group: RegisteredKeyGroup | undefined,
+): Promise<void> {
+  const key = ring.keys.find((candidate) => candidate.fingerprint === fingerprint);
+  if (key === undefined) throw stateChanged({ kind: 'register-pending' });
+  let keyId = knownKeyId;
+  if (keyId === undefined) {
+    const signing = parseSigningKey(key.privateKey);
+    // The name and CallerReference come from the fingerprint: a retry adopts the key it made before.
+    const created = await context.registry.createPublicKey({
+      name: publicKeyNameFor(context.profileName, fingerprint),
+      callerReference: callerReferenceFor(fingerprint),
+      encodedKey: publicKeyPem(signing.publicKey),
+      comment: `Signet signing key of profile ${context.profileName}`,
+    });
+    keyId = created.id;
+  }
+  const added = await ensureInGroup(context, group, keyId);
+  const next: KeyRing = {
+    ...ring,
+    keyGroupId: added.id,
+    keys: ring.keys.map((candidate) =>
+      candidate === key ? { ...candidate, id: keyId, trustedAt: context.now.toISOString() } : candidate,
+    ),
+  };
+  await save(context, next, version, 'trust', fingerprint, keyId);
+}
+
+async function ensureInGroup(
+  context: ApplyContext,
+  group: RegisteredKeyGroup | undefined,
+  keyId: string,
+): Promise<RegisteredKeyGroup> {
+  let target = group;
+  if (target === undefined) {
+    const name = keyGroupNameFor(context.profileName);
+    try {
+      const created = await context.registry.createKeyGroup(name, [keyId]);
+      context.onCommit({ transition: `create-key-group:${created.id}`, step: 'trust', keyId });
+      return created;
+    } catch (error) {
+      // A crashed or concurrent bootstrap created it first: adopt it.
+      if (!(error instanceof RegistryConflictError)) throw error;
+      target = await context.registry.findKeyGroupByName(name);
+      if (target === undefined) throw error;
+    }
+  }
+  return updateGroup(context, target, (items) => (items.includes(keyId) ? undefined : [...items, keyId]));
+}
+
+/** Takes a key out of the group (if a group is given and holds it), then deletes its public key. */
+async function withdraw(context: ApplyContext, group: RegisteredKeyGroup | undefined, keyId: string) {
+  if (group !== undefined) {
+    await updateGroup(context, group, (items) =>
+      items.includes(keyId) ? items.filter((item) => item !== keyId) : undefined,
+    );
+  }
+  await context.registry.deletePublicKey(keyId);
+}
+
+/**
+ * Applies `change` to the group's items with If-Match; on PreconditionFailed re-reads the group and
+ * recomputes (another writer may have made the change already). `change` answers `undefined` when
+ * there is nothing to do.
+ */
+async function updateGroup(
+  context: ApplyContext,
+  group: RegisteredKeyGroup,
+  change: (items: readonly string[]) => readonly string[] | undefined,
+): Promise<RegisteredKeyGroup> {
+  const attempts = context.groupUpdateAttempts ?? 5;
+  let current = group;
+  for (let attempt = 1; ; attempt++) {
+    const items = change(current.items);
+    if (items === undefined) return current;
+    try {
+      return await context.registry.updateKeyGroup(current, items);
+    } catch (error) {
+      if (!(error instanceof RegistryConflictError) || attempt >= attempts) throw error;
+      current = await context.registry.getKeyGroup(current.id);
+    }
+  }
+}
+
+/**
+ * Saves a ring with compare-and-swap. The transition name carries the run's time: the same change
+ * retried from the same version in the same run is a no-op write, while a later run writing other
+ * timestamps is a new version instead of a token clash.
+ */
+async function save(
+  context: ApplyContext,
+  ring: KeyRing,
+  previousVersion: string | undefined,
+  step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove',
+  fingerprint: string,
+  keyId?: string,
+): Promise<string> {
+  const transition = `${step}:${fingerprint}:${context.now.toISOString()}`;
+  const ringVersion = await context.store.save(ring, previousVersion, transition);
+  context.onCommit({
+    transition,
+    step,
+    keyFingerprint: fingerprint,
+    ringVersion,
+    ...(keyId === undefined ? {} : { keyId }),
+  });
+  return ringVersion;
+}
+
+function required(ring: KeyRing | undefined, action: RotationAction): KeyRing {
+  if (ring === undefined) throw stateChanged(action);
+  return ring;
+}
+
+function stateChanged(action: Pick<RotationAction, 'kind'>): RotationError {
+  return new RotationError(
+    'ERR_ROTATION_STATE_CHANGED',
+    `Expected the key ring the ${action.kind} action was planned from; it is not there.`,
+  );
+}

@@ -1,0 +1,41 @@
+export { type ApplyContext, applyAction, type Commit, type ObservedState } from './apply.ts';
+export { RotationError, type RotationErrorCode, RotationInvariantError } from './errors.ts';
+export { checkInvariants, type InvariantOptions, type Violation, type ViolationCode } from './invariants.ts';
+export { type GeneratedKeyPair, type GenerateKeyPair, generateKeyPair } from './keygen.ts';
+export { callerReferenceFor, isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor } from './names.ts';
+export {
+  type BlockedReason,
+  findOrphans,
+  fingerprintOfRegistered,
+  type Orphan,
+  PHASE_KINDS,
+  type PlanOptions,
+  planRotation,
+  type RotationAction,
+  type RotationState,
+  rotationDueAt,
+} from './plan.ts';
+export {
+  type KeyGroupRegistry,
+  type RegisteredKeyGroup,
+  type RegisteredPublicKey,
+  RegistryConflictError,
+  RegistryInUseError,
+  RegistryNotFoundError,
+  RegistryQuotaError,
+} from './registry.ts';
+export { type RotationResult, type RunRotationOptions, runRotation } from './rotator.ts';
+export {
+  noRotationMetrics,
+  type RotationLog,
+  type RotationMetricName,
+  type RotationMetrics,
+  silentRotationLog,
+} from './telemetry.ts';
+export {
+  MAX_KEYS_PER_GROUP,
+  MAX_PUBLIC_KEYS_PER_ACCOUNT,
+  type RotationTimingOptions,
+  removalDelaySeconds,
+  validateRotationTimings,
+} from './timings.ts';

@@ -1,0 +1,147 @@
+import { findOrphans, type RotationState } from './plan.ts';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from './timings.ts';
+
+/** Stable codes of the DESIGN §4 invariants. */
+export type ViolationCode =
+  | 'KEY_GROUP_MISSING'
+  | 'GROUP_OVER_QUOTA'
+  | 'ACTIVE_NOT_IN_GROUP'
+  | 'ACTIVE_NOT_PROPAGATED'
+  | 'RING_KEY_NOT_IN_GROUP'
+  | 'RING_KEY_UNREGISTERED'
+  | 'RETIRING_KEY_LEFT_GROUP'
+  | 'KEY_REMOVED_TOO_EARLY'
+  | 'ORPHAN_IN_GROUP'
+  | 'ORPHAN_PUBLIC_KEY'
+  | 'ACCOUNT_AT_QUOTA';
+
+/**
+ * One broken invariant. `error` fails the run (a URL may be refused, or a private key lost);
+ * `warning` is logged and counted but is work the next runs finish on their own.
+ */
+export interface Violation {
+  readonly code: ViolationCode;
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+  readonly keyId?: string;
+}
+
+/** Switches of {@link checkInvariants}. */
+export interface InvariantOptions {
+  /** Report an activation that did not wait for propagation as a warning (the test-only setting). */
+  readonly activatedWithoutPropagation?: boolean;
+}
+
+/**
+ * Checks the DESIGN §4 invariants on what CloudFront and the ring say now: the active key was in
+ * the group for `propagation` before it was activated and is still there; no key that may have
+ * signed a still-valid URL left the group; the group holds at most 5 keys; every ring key is in the
+ * group and every Signet key of the profile is in the ring. Pure; `state.now` is the clock.
+ */
+export function checkInvariants(state: RotationState, options: InvariantOptions = {}): Violation[] {
+  const { ring, group, publicKeys, now, profile } = state;
+  const violations: Violation[] = [];
+  const add = (
+    code: ViolationCode,
+    message: string,
+    keyId?: string,
+    severity: Violation['severity'] = 'error',
+  ) => violations.push({ code, severity, message, ...(keyId === undefined ? {} : { keyId }) });
+
+  if (group !== undefined && group.items.length > MAX_KEYS_PER_GROUP)
+    add(
+      'GROUP_OVER_QUOTA',
+      `Key group ${group.id} holds ${group.items.length} keys; CloudFront allows ${MAX_KEYS_PER_GROUP}.`,
+    );
+  if (publicKeys.length >= MAX_PUBLIC_KEYS_PER_ACCOUNT) {
+    add(
+      'ACCOUNT_AT_QUOTA',
+      `The account holds ${publicKeys.length} public keys; no rotation can introduce another.`,
+      undefined,
+      'warning',
+    );
+  }
+  if (ring === undefined) return violations;
+  if (ring.keyGroupId !== undefined && group === undefined) {
+    add('KEY_GROUP_MISSING', `The ring's key group ${ring.keyGroupId} does not exist.`);
+    return violations;
+  }
+  const inGroup = new Set(group?.items ?? []);
+  const registered = new Set(publicKeys.map((key) => key.id));
+  const removal = removalDelaySeconds(profile) * 1000;
+
+  for (const key of ring.keys) {
+    // A retiring key past its removal delay may be mid-removal (gone from CloudFront, not yet from
+    // the ring); the next run finishes that, and no URL it signed is still valid.
+    const removalDue =
+      key.state === 'retiring' &&
+      key.retiredAt !== undefined &&
+      Date.parse(key.retiredAt) + removal <= now.getTime();
+    if (removalDue) continue;
+    if (key.id === undefined || !registered.has(key.id)) {
+      add(
+        'RING_KEY_UNREGISTERED',
+        `The ${key.state} key ${key.fingerprint} has no CloudFront public key.`,
+        key.id,
+      );
+      continue;
+    }
+    if (key.state === 'active') {
+      if (!inGroup.has(key.id))
+        add('ACTIVE_NOT_IN_GROUP', `The active key ${key.id} is not in the key group.`, key.id);
+      const trusted = key.trustedAt === undefined ? Number.NaN : Date.parse(key.trustedAt);
+      const activated = Date.parse(key.activatedAt ?? key.createdAt);
+      if (!(trusted + profile.rotation.propagation * 1000 <= activated)) {
+        add(
+          'ACTIVE_NOT_PROPAGATED',
+          `The active key ${key.id} was activated before it had been in the key group for ` +
+            `${profile.rotation.propagation}s (trusted ${key.trustedAt ?? 'never'}, activated ${key.activatedAt}).`,
+          key.id,
+          options.activatedWithoutPropagation === true ? 'warning' : 'error',
+        );
+      }
+    } else if (key.state === 'retiring') {
+      const retired = key.retiredAt === undefined ? Number.NaN : Date.parse(key.retiredAt);
+      if (!inGroup.has(key.id)) {
+        add(
+          'RETIRING_KEY_LEFT_GROUP',
+          `The retiring key ${key.id} left the key group before ${new Date(retired + removal).toISOString()}: URLs it signed are refused.`,
+          key.id,
+        );
+      }
+    } else if (!inGroup.has(key.id) && key.trustedAt !== undefined) {
+      add(
+        'RING_KEY_NOT_IN_GROUP',
+        `The pending key ${key.id} is marked trusted but is not in the key group.`,
+        key.id,
+      );
+    }
+  }
+  for (const entry of ring.history) {
+    if (entry.removedAt === undefined || entry.retiredAt === undefined) continue;
+    if (Date.parse(entry.removedAt) < Date.parse(entry.retiredAt) + removal) {
+      add(
+        'KEY_REMOVED_TOO_EARLY',
+        `Key ${entry.id ?? entry.fingerprint} was removed at ${entry.removedAt}, before URLs it signed until ${entry.retiredAt} expired.`,
+        entry.id,
+      );
+    }
+  }
+  for (const orphan of findOrphans(state)) {
+    if (orphan.inGroup) {
+      add(
+        'ORPHAN_IN_GROUP',
+        `Signet key ${orphan.key.id} is in the key group but in no ring.`,
+        orphan.key.id,
+      );
+    } else {
+      add(
+        'ORPHAN_PUBLIC_KEY',
+        `Signet key ${orphan.key.id} is in no ring; the next run deletes it.`,
+        orphan.key.id,
+        'warning',
+      );
+    }
+  }
+  return violations;
+}

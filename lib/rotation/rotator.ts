@@ -1,0 +1,250 @@
+import type { Profile } from '../config/schema.ts';
+import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
+import type { KeyAlgorithm } from '../signing/index.ts';
+import { type ApplyContext, applyAction, type Commit, type ObservedState } from './apply.ts';
+import { RotationError, RotationInvariantError } from './errors.ts';
+import { checkInvariants, type Violation } from './invariants.ts';
+import { generateKeyPair as defaultGenerateKeyPair, type GeneratedKeyPair } from './keygen.ts';
+import { keyGroupNameFor } from './names.ts';
+import { PHASE_KINDS, planRotation, type RotationAction, type RotationState } from './plan.ts';
+import {
+  type KeyGroupRegistry,
+  type RegisteredKeyGroup,
+  RegistryConflictError,
+  RegistryNotFoundError,
+  RegistryQuotaError,
+} from './registry.ts';
+import { noRotationMetrics, type RotationLog, type RotationMetrics, silentRotationLog } from './telemetry.ts';
+
+/** Options of {@link runRotation}. */
+export interface RunRotationOptions {
+  readonly profileName: string;
+  readonly profile: Profile;
+  readonly store: KeyRingStore;
+  readonly registry: KeyGroupRegistry;
+  /** The clock; read once per planning attempt (and once more for the final invariant check). */
+  readonly now: () => Date;
+  /** Default: node:crypto (ECDSA P-256 or RSA-2048, as `profile.algorithm` says). */
+  readonly generateKeyPair?: (algorithm: KeyAlgorithm) => GeneratedKeyPair;
+  readonly log?: RotationLog;
+  readonly metrics?: RotationMetrics;
+  /** Bootstrap into this existing key group instead of creating `signet-<profile>`. */
+  readonly adoptKeyGroupId?: string;
+  /** Plan-and-apply attempts when another writer got there first. Default 4. */
+  readonly maxAttempts?: number;
+  /** Throw {@link RotationInvariantError} when an invariant fails, instead of answering `ok: false`. */
+  readonly throwOnViolation?: boolean;
+  /** Settings that exist only so tests can show what they guard against. Never set them in a deployment. */
+  readonly testOnly?: { readonly activateWithoutPropagation?: boolean };
+}
+
+/** What one run did and where it left the profile. */
+export interface RotationResult {
+  readonly profile: string;
+  /** No error-severity invariant violation, and the run was not blocked. */
+  readonly ok: boolean;
+  /** The last action planned (and applied, unless `none` or `blocked`). */
+  readonly action: RotationAction;
+  /** This run committed a phase change: bootstrap, introduce, activate or remove. */
+  readonly transitioned: boolean;
+  /** Every change this run made durable, phases and repairs, in order. */
+  readonly commits: readonly Commit[];
+  /** A phase this run left to the next run because another writer changed the ring meanwhile. */
+  readonly deferred?: RotationAction;
+  readonly keyGroupId: string | undefined;
+  readonly activeKeyId: string | undefined;
+  readonly activeKeyAgeSeconds: number | undefined;
+  readonly ringVersion: string | undefined;
+  /** When the next phase falls due, if one is scheduled. */
+  readonly nextAt?: Date;
+  /** Plan-and-apply attempts made (1 without conflicts). */
+  readonly attempts: number;
+  readonly violations: readonly Violation[];
+}
+
+/**
+ * One scheduled run for one profile (DESIGN §4): read the ring, the key group and the account's
+ * public keys; plan; apply at most one phase; re-read and re-plan when another writer changed the
+ * ring or the group first (bounded); then check the invariants on what is there now.
+ *
+ * Two concurrent runs make at most one phase change: after a ring compare-and-swap conflict a run
+ * still finishes interrupted work (registering a pending key, cleaning an orphan) but never starts a
+ * new phase; that waits for the next run. A run that throws (an AWS error, a crash) leaves a state
+ * the next run finishes: see `applyAction` for the ordering that guarantees it.
+ */
+export async function runRotation(options: RunRotationOptions): Promise<RotationResult> {
+  const log = options.log ?? silentRotationLog;
+  const metrics = options.metrics ?? noRotationMetrics;
+  const dimensions = { profile: options.profileName };
+  const maxAttempts = options.maxAttempts ?? 4;
+  const activateWithoutPropagation = options.testOnly?.activateWithoutPropagation === true;
+  const commits: Commit[] = [];
+  let action: RotationAction = { kind: 'none' };
+  let deferred: RotationAction | undefined;
+  let conflicted = false;
+  let attempts = 0;
+
+  const onCommit = (commit: Commit) => {
+    commits.push(commit);
+    log.info('rotation transition', { ...dimensions, action: action.kind, ...commit });
+    metrics.count('RotationTransitions', 1, { ...dimensions, action: commit.step });
+  };
+
+  try {
+    for (;;) {
+      attempts++;
+      const now = options.now();
+      const observed = await observe(options);
+      const planned = planRotation(stateOf(options, observed, now), { activateWithoutPropagation });
+      if (conflicted && PHASE_KINDS.has(planned.kind)) {
+        deferred = planned;
+        action = { kind: 'none' };
+        log.info('rotation phase deferred: another writer changed the key ring during this run', {
+          ...dimensions,
+          deferred: planned.kind,
+        });
+        break;
+      }
+      action = planned;
+      if (action.kind === 'none' || action.kind === 'blocked') break;
+      try {
+        await applyAction(action, observed, applyContext(options, now, onCommit));
+        break;
+      } catch (error) {
+        if (error instanceof RegistryQuotaError) {
+          action = { kind: 'blocked', reason: 'quota-exceeded', message: error.message };
+          break;
+        }
+        if (!(error instanceof KeyRingConflictError || error instanceof RegistryConflictError)) throw error;
+        if (attempts >= maxAttempts) {
+          throw new RotationError(
+            'ERR_ROTATION_RETRIES_EXHAUSTED',
+            `Expected to apply ${action.kind} to profile ${options.profileName} within ${maxAttempts} attempts; ` +
+              'other writers kept changing the key ring or key group.',
+            { cause: error },
+          );
+        }
+        if (error instanceof KeyRingConflictError) conflicted = true;
+        log.warn('rotation conflict: re-reading and re-planning', {
+          ...dimensions,
+          action: action.kind,
+          code: error.code,
+        });
+      }
+    }
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    log.error('rotation run failed', {
+      ...dimensions,
+      action: action.kind,
+      code: typeof code === 'string' ? code : (error as Error).name,
+      message: (error as Error).message,
+    });
+    metrics.count('RotationFailures', 1, {
+      ...dimensions,
+      code: typeof code === 'string' ? code : 'unknown',
+    });
+    throw error;
+  }
+
+  if (action.kind === 'blocked') {
+    log.warn('rotation blocked', { ...dimensions, reason: action.reason, message: action.message });
+    metrics.count('RotationBlocked', 1, { ...dimensions, reason: action.reason });
+  }
+
+  // The invariants are checked on what the services hold now, not on what this run meant to write.
+  const now = options.now();
+  const final = await observe(options);
+  const violations = checkInvariants(stateOf(options, final, now), {
+    activatedWithoutPropagation: activateWithoutPropagation,
+  });
+  for (const violation of violations) {
+    const fields = {
+      ...dimensions,
+      code: violation.code,
+      keyId: violation.keyId,
+      message: violation.message,
+    };
+    if (violation.severity === 'error') log.error('rotation invariant violated', fields);
+    else log.warn('rotation invariant warning', fields);
+    metrics.count('RotationInvariantViolations', 1, { ...dimensions, code: violation.code });
+  }
+
+  const ring = final.versioned?.ring;
+  const active = ring?.keys.find((key) => key.state === 'active');
+  const activatedAt = active === undefined ? undefined : Date.parse(active.activatedAt ?? active.createdAt);
+  const activeKeyAgeSeconds =
+    activatedAt === undefined ? undefined : Math.max(0, Math.floor((now.getTime() - activatedAt) / 1000));
+  if (activeKeyAgeSeconds !== undefined) {
+    if (metrics.gauge !== undefined) metrics.gauge('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
+    else metrics.count('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
+  }
+  const errors = violations.filter((violation) => violation.severity === 'error');
+  const nextAt = action.kind === 'none' ? action.nextAt : undefined;
+  const result: RotationResult = {
+    profile: options.profileName,
+    ok: errors.length === 0 && action.kind !== 'blocked',
+    action,
+    transitioned: commits.some((commit) => PHASE_KINDS.has(commit.step as RotationAction['kind'])),
+    commits,
+    ...(deferred === undefined ? {} : { deferred }),
+    keyGroupId: ring?.keyGroupId,
+    activeKeyId: active?.id,
+    activeKeyAgeSeconds,
+    ringVersion: final.versioned?.version,
+    ...(nextAt === undefined ? {} : { nextAt }),
+    attempts,
+    violations,
+  };
+  if (errors.length > 0 && options.throwOnViolation === true)
+    throw new RotationInvariantError(options.profileName, errors);
+  return result;
+}
+
+/** Reads what planning needs: the ring, the group it names (or the one to adopt), all public keys. */
+async function observe(options: RunRotationOptions): Promise<ObservedState> {
+  const versioned = await options.store.load();
+  const groupId = versioned?.ring.keyGroupId ?? options.adoptKeyGroupId ?? options.profile.keyGroupId;
+  const group =
+    groupId === undefined
+      ? await options.registry.findKeyGroupByName(keyGroupNameFor(options.profileName))
+      : await getKeyGroup(options.registry, groupId);
+  const publicKeys = await options.registry.listPublicKeys();
+  return { versioned, group, publicKeys };
+}
+
+async function getKeyGroup(registry: KeyGroupRegistry, id: string): Promise<RegisteredKeyGroup | undefined> {
+  try {
+    return await registry.getKeyGroup(id);
+  } catch (error) {
+    if (error instanceof RegistryNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function stateOf(options: RunRotationOptions, observed: ObservedState, now: Date): RotationState {
+  return {
+    ring: observed.versioned?.ring,
+    group: observed.group,
+    publicKeys: observed.publicKeys,
+    now,
+    profileName: options.profileName,
+    profile: options.profile,
+  };
+}
+
+function applyContext(
+  options: RunRotationOptions,
+  now: Date,
+  onCommit: (commit: Commit) => void,
+): ApplyContext {
+  return {
+    profileName: options.profileName,
+    profile: options.profile,
+    store: options.store,
+    registry: options.registry,
+    now,
+    generateKeyPair: options.generateKeyPair ?? defaultGenerateKeyPair,
+    onCommit,
+  };
+}
