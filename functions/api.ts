@@ -5,9 +5,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { handle } from 'hono/aws-lambda';
-import { createAwsClients } from '../lib/aws/clients.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
+import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
 import { buildApiDependencies } from '../lib/aws/service.ts';
 import { readConfig } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
@@ -18,11 +18,10 @@ const metrics = new Metrics({
   namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
   serviceName: 'signet-api',
 });
-const clients = createAwsClients(config);
 const app = createApp(
   buildApiDependencies({
     config,
-    secretsManager: clients.secretsManager,
+    secretsManager: createSecretsManagerClient(config),
     log: powertoolsLog(logger),
     metrics: new PowertoolsMetrics(metrics),
   }),

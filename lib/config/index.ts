@@ -1,2 +1,2 @@
-export { ConfigError, parseConfig, profileName, profileOf, readConfig } from './load.ts';
+export { ConfigError, parseConfig, profileName, profileOf, readConfig, type YamlParser } from './load.ts';
 export { type AuthConfig, type Config, configSchema, duration, type Grant, type Profile } from './schema.ts';

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { type Config, configSchema, type Profile } from './schema.ts';
 
 /** A configuration that cannot be used. The message lists every bad field at once. */
@@ -35,11 +34,15 @@ export function parseConfig(document: unknown, source = 'the configuration'): Co
   return deepFreeze(result.data);
 }
 
+/** Parses YAML text; passed in so that code which never reads YAML (the API Lambda) does not bundle a parser. */
+export type YamlParser = (text: string) => unknown;
+
 /**
  * Reads the configuration named by `reference`: inline JSON (text starting with `{`), or the path of
- * a JSON or YAML file, relative to `cwd`.
+ * a JSON file, or of a YAML file when a `yaml` parser is given (the CLI and `npm start` pass one;
+ * deployments render YAML to JSON at deploy time), relative to `cwd`.
  */
-export function readConfig(reference: string, cwd: string): Config {
+export function readConfig(reference: string, cwd: string, yaml?: YamlParser): Config {
   const trimmed = reference.trim();
   if (trimmed.startsWith('{'))
     return parseConfig(parseText(trimmed, 'json', 'the inline configuration'), 'the inline configuration');
@@ -52,8 +55,13 @@ export function readConfig(reference: string, cwd: string): Config {
       cause,
     });
   }
-  const format = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? 'yaml' : 'json';
-  return parseConfig(parseText(text, format, path), path);
+  const isYaml = ['.yaml', '.yml'].includes(extname(path).toLowerCase());
+  if (isYaml && yaml === undefined) {
+    throw new ConfigError(
+      `Expected a JSON configuration here; ${path} is YAML. Render it to JSON at deploy time (serverless.yml does).`,
+    );
+  }
+  return parseConfig(isYaml ? parseText(text, 'yaml', path, yaml) : parseText(text, 'json', path), path);
 }
 
 /** The profile a request names, or the default one (the config's `defaultProfile`, or its only profile). */
@@ -69,9 +77,9 @@ export function profileOf(config: Config, name: string): Profile | undefined {
   return Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
 }
 
-function parseText(text: string, format: 'json' | 'yaml', source: string): unknown {
+function parseText(text: string, format: 'json' | 'yaml', source: string, yaml?: YamlParser): unknown {
   try {
-    return format === 'json' ? JSON.parse(text) : parseYaml(text);
+    return format === 'json' || yaml === undefined ? JSON.parse(text) : yaml(text);
   } catch (cause) {
     throw new ConfigError(`Expected ${format.toUpperCase()} in ${source}: ${(cause as Error).message}`, [], {
       cause,

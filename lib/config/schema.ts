@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { validateRotationTimings } from '../rotation/timings.ts';
 
 /**
  * A length of time in whole seconds: a number of seconds, or text like "90s", "5m", "1h", "30d".
@@ -190,6 +191,13 @@ export const configSchema = z
             message: `Expected maxTtl at most the profile's ttl.max (${profile.ttl.max}s); got ${grant.maxTtl}s`,
           });
         }
+      }
+      // Timings that would break the rotation invariants (DESIGN §4). Propagation 0 is allowed only
+      // against stand-ins (endpoints configured): real CloudFront edges lag behind its API.
+      for (const message of validateRotationTimings(profile, {
+        allowZeroPropagation: config.aws?.endpoints !== undefined,
+      })) {
+        ctx.addIssue({ code: 'custom', path: ['profiles', name, 'rotation'], message });
       }
       if (profile.algorithm === 'ecdsa-p256' && profile.hash === 'sha1') {
         ctx.addIssue({
