@@ -9,10 +9,10 @@ import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
 import { buildApiDependencies } from '../lib/aws/service.ts';
-import { readConfig } from '../lib/config/index.ts';
+import { readConfigFromEnvironment } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
 
-const config = readConfig(requiredEnv('SIGNET_CONFIG'), process.cwd());
+const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-api' });
 const metrics = new Metrics({
   namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
@@ -29,13 +29,3 @@ const app = createApp(
 
 /** The API Gateway v2 handler. */
 export const handler = middy(handle(app)).use(injectLambdaContext(logger));
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(
-      `Expected the ${name} environment variable: the Signet config as inline JSON or a file path.`,
-    );
-  }
-  return value;
-}

@@ -8,9 +8,9 @@ import { createAwsClients } from '../lib/aws/clients.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
 import { createRotatorHandler } from '../lib/aws/rotator-handler.ts';
-import { readConfig } from '../lib/config/index.ts';
+import { readConfigFromEnvironment } from '../lib/config/index.ts';
 
-const config = readConfig(requiredEnv('SIGNET_CONFIG'), process.cwd());
+const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-rotator' });
 const metrics = new Metrics({
   namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
@@ -28,13 +28,3 @@ export const handler = middy(
     metrics: new PowertoolsMetrics(metrics),
   }),
 ).use(injectLambdaContext(logger));
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(
-      `Expected the ${name} environment variable: the Signet config as inline JSON or a file path.`,
-    );
-  }
-  return value;
-}

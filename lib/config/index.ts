@@ -1,2 +1,10 @@
-export { ConfigError, parseConfig, profileName, profileOf, readConfig, type YamlParser } from './load.ts';
+export {
+  ConfigError,
+  parseConfig,
+  profileName,
+  profileOf,
+  readConfig,
+  readConfigFromEnvironment,
+  type YamlParser,
+} from './load.ts';
 export { type AuthConfig, type Config, configSchema, duration, type Grant, type Profile } from './schema.ts';

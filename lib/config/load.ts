@@ -64,6 +64,23 @@ export function readConfig(reference: string, cwd: string, yaml?: YamlParser): C
   return parseConfig(isYaml ? parseText(text, 'yaml', path, yaml) : parseText(text, 'json', path), path);
 }
 
+/**
+ * The configuration of a Lambda function: `SIGNET_CONFIG` holds inline JSON or the path of a JSON
+ * file. Called once per cold start; a missing or invalid config fails the cold start with one error.
+ */
+export function readConfigFromEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Config {
+  const reference = env.SIGNET_CONFIG;
+  if (reference === undefined || reference.trim() === '') {
+    throw new ConfigError(
+      'Expected the SIGNET_CONFIG environment variable: the Signet config as inline JSON or a JSON file path.',
+    );
+  }
+  return readConfig(reference, cwd);
+}
+
 /** The profile a request names, or the default one (the config's `defaultProfile`, or its only profile). */
 export function profileName(config: Config, requested: string | undefined): string | undefined {
   if (requested !== undefined) return Object.hasOwn(config.profiles, requested) ? requested : undefined;
