@@ -43,6 +43,12 @@ export interface ApplyContext {
   readonly generateKeyPair: GenerateKeyPair;
   /** Called after each change is durable (a ring save, a group change, a deletion). */
   readonly onCommit: (commit: Commit) => void;
+  /**
+   * Names this run in every ring transition. Two concurrent runs may compute byte-identical rings
+   * (same plan, same clock reading); distinct transition names keep them two writes, so the ring's
+   * compare-and-swap lets exactly one win instead of treating the second as a retry of the first.
+   */
+  readonly runId: string;
   /** How often a key group update is re-read and retried on `PreconditionFailed`. Default 5. */
   readonly groupUpdateAttempts?: number;
 }
@@ -263,9 +269,9 @@ async function updateGroup(
 }
 
 /**
- * Saves a ring with compare-and-swap. The transition name carries the run's time: the same change
- * retried from the same version in the same run is a no-op write, while a later run writing other
- * timestamps is a new version instead of a token clash.
+ * Saves a ring with compare-and-swap. The transition name carries the run's time and id: the same
+ * change retried from the same version by the same run is a no-op write, while another run writing
+ * other content is a new version instead of a token clash.
  */
 async function save(
   context: ApplyContext,
@@ -275,7 +281,7 @@ async function save(
   fingerprint: string,
   keyId?: string,
 ): Promise<string> {
-  const transition = `${step}:${fingerprint}:${context.now.toISOString()}`;
+  const transition = `${step}:${fingerprint}:${context.now.toISOString()}:${context.runId}`;
   const ringVersion = await context.store.save(ring, previousVersion, transition);
   context.onCommit({
     transition,

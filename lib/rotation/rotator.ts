@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Profile } from '../config/schema.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
@@ -30,6 +31,8 @@ export interface RunRotationOptions {
   readonly metrics?: RotationMetrics;
   /** Bootstrap into this existing key group instead of creating `signet-<profile>`. */
   readonly adoptKeyGroupId?: string;
+  /** Names this run in ring transitions and log lines. Default: a random id. */
+  readonly runId?: string;
   /** Plan-and-apply attempts when another writer got there first. Default 4. */
   readonly maxAttempts?: number;
   /** Throw {@link RotationInvariantError} when an invariant fails, instead of answering `ok: false`. */
@@ -76,6 +79,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   const log = options.log ?? silentRotationLog;
   const metrics = options.metrics ?? noRotationMetrics;
   const dimensions = { profile: options.profileName };
+  const runId = options.runId ?? randomUUID();
   const maxAttempts = options.maxAttempts ?? 4;
   const activateWithoutPropagation = options.testOnly?.activateWithoutPropagation === true;
   const commits: Commit[] = [];
@@ -86,7 +90,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
 
   const onCommit = (commit: Commit) => {
     commits.push(commit);
-    log.info('rotation transition', { ...dimensions, action: action.kind, ...commit });
+    log.info('rotation transition', { ...dimensions, runId, action: action.kind, ...commit });
     metrics.count('RotationTransitions', 1, { ...dimensions, action: commit.step });
   };
 
@@ -108,7 +112,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
       action = planned;
       if (action.kind === 'none' || action.kind === 'blocked') break;
       try {
-        await applyAction(action, observed, applyContext(options, now, onCommit));
+        await applyAction(action, observed, applyContext(options, now, runId, onCommit));
         break;
       } catch (error) {
         if (error instanceof RegistryQuotaError) {
@@ -236,6 +240,7 @@ function stateOf(options: RunRotationOptions, observed: ObservedState, now: Date
 function applyContext(
   options: RunRotationOptions,
   now: Date,
+  runId: string,
   onCommit: (commit: Commit) => void,
 ): ApplyContext {
   return {
@@ -244,6 +249,7 @@ function applyContext(
     store: options.store,
     registry: options.registry,
     now,
+    runId,
     generateKeyPair: options.generateKeyPair ?? defaultGenerateKeyPair,
     onCommit,
   };

@@ -1,0 +1,93 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  RegistryConflictError,
+  RegistryInUseError,
+  RegistryNotFoundError,
+  RegistryQuotaError,
+} from '../../lib/rotation/registry.ts';
+import { type RotationSandbox, startRotationSandbox } from '../support/rotation-sandbox.ts';
+
+// KeyGroupRegistry's contract, run through CloudFrontKeyGroupRegistry and the real SDK client
+// against the CloudFront stand-in.
+
+const pem = () =>
+  generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+
+let sandbox: RotationSandbox;
+beforeAll(async () => {
+  sandbox = await startRotationSandbox();
+});
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+const create = (name: string, encodedKey = pem()) =>
+  sandbox.registry.createPublicKey({ name, callerReference: `ref-${name}`, encodedKey, comment: 'contract' });
+
+describe('KeyGroupRegistry over the CloudFront stand-in', () => {
+  it('creates, lists and gets a public key; a retry with the same name and key adopts it', async () => {
+    const encodedKey = pem();
+    const key = await create('contract-a', encodedKey);
+    expect(key).toMatchObject({ name: 'contract-a', encodedKey });
+    expect(key.id).toMatch(/^K[A-Z0-9]+$/);
+    expect(await sandbox.registry.getPublicKey(key.id)).toMatchObject({ id: key.id, name: 'contract-a' });
+    expect((await sandbox.registry.listPublicKeys()).map((k) => k.id)).toContain(key.id);
+    // Same CallerReference, name and key: the crash-retry case.
+    expect((await create('contract-a', encodedKey)).id).toBe(key.id);
+    // The same name with another key is not ours to adopt.
+    await expect(create('contract-a')).rejects.toThrow();
+    expect(await sandbox.registry.getPublicKey('KNOSUCHKEY0001')).toBeUndefined();
+  });
+
+  it('creates, finds and updates a key group with If-Match', async () => {
+    const one = await create('contract-b');
+    const two = await create('contract-c');
+    const group = await sandbox.registry.createKeyGroup('contract-group', [one.id]);
+    expect(group).toMatchObject({ name: 'contract-group', items: [one.id] });
+    expect(await sandbox.registry.findKeyGroupByName('contract-group')).toEqual(group);
+    expect(await sandbox.registry.findKeyGroupByName('no-such-group')).toBeUndefined();
+    expect(await sandbox.registry.getKeyGroup(group.id)).toEqual(group);
+
+    const updated = await sandbox.registry.updateKeyGroup(group, [one.id, two.id]);
+    expect(updated.items).toEqual([one.id, two.id]);
+    expect(updated.etag).not.toBe(group.etag);
+    // The ETag read before the update is stale now: PreconditionFailed.
+    await expect(sandbox.registry.updateKeyGroup(group, [two.id])).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_CONFLICT',
+    });
+    await expect(sandbox.registry.createKeyGroup('contract-group', [one.id])).rejects.toBeInstanceOf(
+      RegistryConflictError,
+    );
+  });
+
+  it('reports a missing key group, and a key still in a group, with their own errors', async () => {
+    await expect(sandbox.registry.getKeyGroup('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
+      RegistryNotFoundError,
+    );
+    const key = await create('contract-d');
+    const group = await sandbox.registry.createKeyGroup('contract-group-d', [key.id]);
+    await expect(sandbox.registry.deletePublicKey(key.id)).rejects.toBeInstanceOf(RegistryInUseError);
+    const other = await create('contract-e');
+    await sandbox.registry.updateKeyGroup(group, [other.id]);
+    await sandbox.registry.deletePublicKey(key.id);
+    expect(await sandbox.registry.getPublicKey(key.id)).toBeUndefined();
+    // Already gone: not an error.
+    await sandbox.registry.deletePublicKey(key.id);
+  });
+
+  it('refuses a sixth key in a group and an eleventh key in the account with RegistryQuotaError', async () => {
+    const existing = await sandbox.registry.listPublicKeys();
+    const made = [];
+    for (let index = existing.length; index < 10; index++) made.push(await create(`contract-q${index}`));
+    const ids = (await sandbox.registry.listPublicKeys()).map((key) => key.id);
+    const group = await sandbox.registry.createKeyGroup('contract-full', ids.slice(0, 5));
+    await expect(sandbox.registry.updateKeyGroup(group, ids.slice(0, 6))).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_QUOTA',
+    });
+    await expect(create('contract-eleventh')).rejects.toBeInstanceOf(RegistryQuotaError);
+    expect(made.length).toBeGreaterThan(0);
+  });
+});
