@@ -1,4 +1,5 @@
 import { SigningError } from '../signing/index.ts';
+import { DOCTOR_HELP, doctor } from './doctor.ts';
 import { EXPLAIN_HELP, explain } from './explain.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { KEYGEN_HELP, keygen } from './keygen.ts';
@@ -25,6 +26,11 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
     run: explain,
     help: EXPLAIN_HELP,
     summary: 'say what CloudFront would answer for a URL, and why',
+  },
+  doctor: {
+    run: doctor,
+    help: DOCTOR_HELP,
+    summary: 'find the configuration drift that makes CloudFront answer 403, with remedies',
   },
   start: {
     run: (args, io) => start(args, io),

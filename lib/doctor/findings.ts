@@ -1,0 +1,54 @@
+/** How bad a finding is: `error` means URLs are (or will be) refused, or signing stops. */
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Stable codes of `signet doctor` findings: scripts and alerts may match on them. */
+export type FindingCode =
+  | 'RING_UNREADABLE'
+  | 'RING_INVALID'
+  | 'NO_ACTIVE_KEY'
+  | 'KEY_GROUP_MISSING'
+  | 'KEY_GROUP_MISMATCH'
+  | 'KEY_GROUP_ID_AS_KEY_ID'
+  | 'PUBLIC_KEY_MISSING'
+  | 'PUBLIC_KEY_MISMATCH'
+  | 'ACTIVE_KEY_NOT_IN_GROUP'
+  | 'ACTIVE_KEY_TOO_NEW'
+  | 'PENDING_NOT_IN_GROUP'
+  | 'RETIRING_KEY_NOT_IN_GROUP'
+  | 'DISTRIBUTION_MISSING'
+  | 'KEY_GROUP_NOT_TRUSTED'
+  | 'GROUP_FULL'
+  | 'KEY_AGE'
+  | 'PENDING_STUCK'
+  | 'RETIRING_OVERDUE'
+  | 'ORPHAN_PUBLIC_KEY'
+  | 'SHA1_SIGNING'
+  | 'KEY_REMOVED_WHILE_VALID'
+  | 'ACCOUNT_KEYS_NEAR_LIMIT'
+  | 'ACCOUNT_KEYS_HEADROOM';
+
+/** One thing `signet doctor` found: what, why it matters (in `message`), and one thing to do. */
+export interface Finding {
+  readonly severity: Severity;
+  readonly code: FindingCode;
+  /** The profile it concerns; `null` for the account (the public key quota). */
+  readonly profile: string | null;
+  /** The CloudFront public key id (or fingerprint, for a key without one) it concerns, if any. */
+  readonly keyId: string | null;
+  readonly message: string;
+  /** One remedy, a command to run where there is one. */
+  readonly remedy: string;
+}
+
+const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { error: 0, warning: 1, info: 2 };
+
+/** Errors first, then warnings, then info; within a severity by profile, then code. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      (a.profile ?? '').localeCompare(b.profile ?? '') ||
+      a.code.localeCompare(b.code) ||
+      (a.keyId ?? '').localeCompare(b.keyId ?? ''),
+  );
+}
