@@ -95,9 +95,7 @@ async function load(
  * `openssl speed -multi <cores> rsa2048` measured in the same run. Load generator and server share
  * the machine's cores, as DESIGN §9 notes.
  */
-export async function benchApi(
-  seconds: number,
-): Promise<{
+export async function benchApi(seconds: number): Promise<{
   loads: LoadResult[];
   peakRssBytes: number;
   opensslMulti: number;

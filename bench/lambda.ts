@@ -22,9 +22,7 @@ function percentile(sorted: number[], p: number): number {
  * and API keys in the Secrets Manager sandbox (so the cold start reads them for real, and the warm
  * path shows it makes no further calls).
  */
-export async function benchLambda(
-  invocations: number,
-): Promise<{
+export async function benchLambda(invocations: number): Promise<{
   p50Ms: number;
   p99Ms: number;
   cpuMsPerRequest: number;
