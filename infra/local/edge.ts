@@ -219,17 +219,6 @@ function behaviorFor(distribution: DistributionSnapshot, path: string): CacheBeh
   return distribution.behaviors[distribution.behaviors.length - 1]!;
 }
 
-function pathPatternMatches(pattern: string, path: string): boolean {
-  const normalized = pattern.startsWith('/') ? pattern : `/${pattern}`;
-  const regex = new RegExp(
-    `^${normalized
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-  return regex.test(path);
-}
-
 function clientIpOf(request: IncomingMessage, trustForwardedFor: boolean): string | undefined {
   const forwarded = request.headers['x-forwarded-for'];
   if (trustForwardedFor && typeof forwarded === 'string' && forwarded.trim() !== '') {
