@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import { pathPatternMatches } from '../../lib/doctor/distribution.ts';
 import {
   parseVerifyingKey,
   type Verdict,
