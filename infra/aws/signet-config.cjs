@@ -1,0 +1,76 @@
+// Renders the stage's Signet configuration for serverless.yml (`${file(infra/aws/signet-config.cjs):KEY}`).
+//
+// The YAML file named by `custom.signet.configFile` is the one place that says what Signet signs and
+// for whom. This resolver validates it with the service's own parser (lib/config, loaded through tsx)
+// so a bad config fails `serverless package` with every bad field listed, instead of failing the first
+// cold start in AWS; then it hands serverless.yml the few values the template needs, and the document
+// as compact JSON for SIGNET_CONFIG (the API bundle carries no YAML parser).
+//
+// CommonJS because osls loads variable resolvers with require(); it must stay dependency-free beyond
+// what package.json already installs (tsx, yaml), since packaging runs offline.
+'use strict';
+
+const { readFileSync } = require('node:fs');
+const { resolve } = require('node:path');
+const { require: tsxRequire } = require('tsx/cjs/api');
+const { parse } = require('yaml');
+
+// Lambda caps all environment variables of a function at 4 KB together; keep room for the others.
+const MAX_INLINE_CONFIG_BYTES = 3500;
+
+module.exports = async ({ resolveVariable }) => {
+  const serviceDir = resolve(__dirname, '..', '..');
+  const file = await resolveVariable('self:custom.signet.configFile');
+  const path = resolve(serviceDir, file);
+  const document = parse(readFileSync(path, 'utf8'));
+  const { parseConfig } = tsxRequire('../../lib/config/index.ts', __filename);
+  const config = parseConfig(document, path);
+
+  const profile = config.defaultProfile ?? Object.keys(config.profiles)[0];
+  if (config.defaultProfile === undefined && Object.keys(config.profiles).length !== 1) {
+    throw new Error(`Expected defaultProfile in ${file}: the stack deploys one profile and must know which.`);
+  }
+  const settings = config.profiles[profile];
+  const secretName = settings.keyRing.secretId;
+  if (secretName.startsWith('arn:')) {
+    throw new Error(
+      `Expected profiles.${profile}.keyRing.secretId in ${file} to be a secret name: the stack creates the secret under that name; got an ARN.`,
+    );
+  }
+
+  const json = JSON.stringify(document);
+  if (Buffer.byteLength(json) > MAX_INLINE_CONFIG_BYTES) {
+    throw new Error(
+      `Expected ${file} to render to at most ${MAX_INLINE_CONFIG_BYTES} bytes of JSON (Lambda's 4 KB environment limit); got ${Buffer.byteLength(json)}.`,
+    );
+  }
+
+  const apiKeysSecretId = config.auth.apiKeys?.secretId ?? '';
+  // The api role's policy names the secret by ARN, built from the name in this account and region.
+  if (apiKeysSecretId.startsWith('arn:')) {
+    throw new Error(
+      `Expected auth.apiKeys.secretId in ${file} to be a secret name in the stack's account and region; got an ARN.`,
+    );
+  }
+  const jwt = config.auth.jwt;
+  const authorizer = await resolveVariable('param:apiAuthorizer');
+  if (!['none', 'jwt'].includes(authorizer)) {
+    throw new Error(`Expected the apiAuthorizer param to be none or jwt; got ${JSON.stringify(authorizer)}.`);
+  }
+  if (authorizer === 'jwt' && jwt === undefined) {
+    throw new Error(
+      `Expected auth.jwt in ${file}: the apiAuthorizer param is jwt, and API Gateway needs the issuer and audience.`,
+    );
+  }
+  return {
+    json,
+    profile,
+    keyRingSecretName: secretName,
+    /** Existing key group to adopt on first deploy (the profile's keyGroupId), or ''. */
+    adoptKeyGroupId: settings.keyGroupId ?? '',
+    rotateEverySeconds: settings.rotation.rotateEvery,
+    apiKeysSecretName: apiKeysSecretId,
+    jwtIssuer: jwt?.issuer ?? '',
+    jwtAudience: jwt === undefined ? [] : [jwt.audience].flat(),
+  };
+};
