@@ -139,8 +139,11 @@ function bearerVerifier(
     }
   };
 
+  const verified = new VerifiedTokenCache();
   return async (authorization) => {
     const token = bearerToken(authorization);
+    const cached = verified.get(token, now());
+    if (cached !== undefined) return cached;
     const verifyOptions: JWTVerifyOptions = {
       issuer: jwt.issuer,
       audience: audiences,
@@ -160,8 +163,43 @@ function bearerVerifier(
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
       throw new AuthError('missing-subject', 'Expected a `sub` claim that is a non-empty string.');
     }
-    return Object.freeze({ kind: 'jwt', subject: payload.sub, claims: freezeDeep({ ...payload }) });
+    const principal: Principal = Object.freeze({
+      kind: 'jwt',
+      subject: payload.sub,
+      claims: freezeDeep({ ...payload }),
+    });
+    verified.set(token, principal, payload.exp!, now());
+    return principal;
   };
+}
+
+/**
+ * Tokens already verified, so a caller that sends the same token on every request pays for one
+ * signature verification, not one per request (an ES256 verification costs more than signing the
+ * URL with ECDSA). Keyed by the whole token, signature included, so only the exact bytes that
+ * verified are let through, and only until the token's own `exp` (at most five minutes). A token
+ * whose issuer key is later withdrawn from the JWKS keeps working until then; a JWT cannot be
+ * revoked before its `exp` anyway. Bounded: the oldest entries go first.
+ */
+class VerifiedTokenCache {
+  static readonly MAX_ENTRIES = 5000;
+  static readonly MAX_SECONDS = 300;
+  readonly #entries = new Map<string, { principal: Principal; until: number }>();
+
+  get(token: string, now: number): Principal | undefined {
+    const entry = this.#entries.get(token);
+    if (entry === undefined) return undefined;
+    if (now < entry.until) return entry.principal;
+    this.#entries.delete(token);
+    return undefined;
+  }
+
+  set(token: string, principal: Principal, exp: number, now: number): void {
+    if (this.#entries.size >= VerifiedTokenCache.MAX_ENTRIES) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(token, { principal, until: Math.min(exp, now + VerifiedTokenCache.MAX_SECONDS) });
+  }
 }
 
 /**

@@ -651,3 +651,50 @@ describe('claims from an API Gateway JWT authorizer', () => {
     expect(principal).toMatchObject({ kind: 'jwt', subject: 'alice' });
   });
 });
+
+describe('verified token cache', () => {
+  function countingAuthenticator(clock: { now: number }) {
+    const local = createLocalJWKSet(issuer.jwks());
+    let resolutions = 0;
+    const jwks: JWTVerifyGetKey = (header, token) => {
+      resolutions += 1;
+      return local(header, token);
+    };
+    const config = authSchema.parse({
+      jwt: {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUrl: 'https://unused.example/jwks.json',
+        algorithms: ['ES256'],
+        clockTolerance: 0,
+      },
+    });
+    const authenticator = createAuthenticator({ config, jwks, now: () => clock.now });
+    return { authenticator, resolutions: () => resolutions };
+  }
+
+  it('verifies a token once and serves the same token from memory afterwards', async () => {
+    const clock = { now: NOW };
+    const { authenticator, resolutions } = countingAuthenticator(clock);
+    const token = await issuer.issue({ sub: 'alice', scope: ['media:read'], expiresIn: 600 });
+    for (let i = 0; i < 5; i++) {
+      expect((await authenticator.authenticate({ authorization: `Bearer ${token}` })).subject).toBe('alice');
+    }
+    expect(resolutions()).toBe(1);
+  });
+
+  it('never serves a token past its exp, and never a token whose bytes differ', async () => {
+    const clock = { now: NOW };
+    const { authenticator } = countingAuthenticator(clock);
+    const token = await issuer.issue({ sub: 'alice', expiresIn: 60 });
+    await authenticator.authenticate({ authorization: `Bearer ${token}` });
+    const forged = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
+    await expect(authenticator.authenticate({ authorization: `Bearer ${forged}` })).rejects.toBeInstanceOf(
+      AuthError,
+    );
+    clock.now = NOW + 61;
+    await expect(authenticator.authenticate({ authorization: `Bearer ${token}` })).rejects.toMatchObject({
+      reason: 'token-expired',
+    });
+  });
+});
