@@ -414,7 +414,6 @@ function audit(
     ...(what.resources === undefined ? {} : { resources: what.resources }),
     ...(what.resource === undefined ? {} : { resource: what.resource }),
     expires: what.expires,
-    expiresAt: isoOf(what.expires),
     keyId: what.keyId,
     sourceIp: c.env?.event?.requestContext?.http?.sourceIp,
   });
