@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import type * as z from 'zod';
 import { type Config, configSchema, type Profile } from './schema.ts';
 
 /** A configuration that cannot be used. The message lists every bad field at once. */
@@ -23,9 +24,7 @@ export class ConfigError extends Error {
 export function parseConfig(document: unknown, source = 'the configuration'): Config {
   const result = configSchema.safeParse(document);
   if (!result.success) {
-    const problems = result.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
+    const problems = result.error.issues.map(describeIssue);
     throw new ConfigError(
       `Expected a valid Signet configuration in ${source}; found ${problems.length} problem(s):`,
       problems,
@@ -92,6 +91,19 @@ export function profileName(config: Config, requested: string | undefined): stri
 /** The profile by name; `undefined` when there is none by that name. */
 export function profileOf(config: Config, name: string): Profile | undefined {
   return Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
+}
+
+/** One validation problem as a line a person can act on: where, what was expected, what came. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.join('.') || '(root)';
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0]?.message ?? 'Expected a different key';
+    return `${where}: ${inner}; got ${JSON.stringify(String(issue.path.at(-1)))}`;
+  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return `${where}: Expected ${issue.expected === 'object' ? 'a section' : `a ${issue.expected}`} here; it is missing`;
+  }
+  return `${where}: ${issue.message}`;
 }
 
 function parseText(text: string, format: 'json' | 'yaml', source: string, yaml?: YamlParser): unknown {
