@@ -33,12 +33,27 @@ export interface LocalServiceOptions {
    */
   readonly fastRotation?: boolean;
   /**
+   * Overrides of the demo profile's timings (seconds), over the fast or default ones: lets a test
+   * run several rotations in less time. Config load still checks them against the rotation
+   * invariants (`validateRotationTimings`), so an unsafe combination fails at start.
+   */
+  readonly rotation?: LocalRotationTimings;
+  /**
    * Test-only: activate keys without waiting for propagation, to show the end-to-end test catches
    * the 403s that causes. Never exposed on the command line.
    */
   readonly activateWithoutPropagation?: boolean;
   /** Where log lines go. */
   readonly log: Log;
+}
+
+/** Timings of the demo profile a caller of {@link startLocalService} may override (seconds). */
+export interface LocalRotationTimings {
+  readonly rotateEvery?: number;
+  readonly propagation?: number;
+  readonly clockSkew?: number;
+  readonly ttl?: { readonly default: number; readonly max: number };
+  readonly cache?: { readonly ttl: number; readonly maxStale: number };
 }
 
 /** The running local service. */
@@ -100,6 +115,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       edgeHost,
       fast: options.fastRotation ?? false,
       edgeDelaySeconds: Math.ceil(edgeDelay / 1000),
+      overrides: options.rotation ?? {},
     });
     const clients = createAwsClients(draft);
     await ensureDemoSecret(clients.secretsManager);
@@ -196,8 +212,10 @@ function demoConfig(input: {
   edgeHost: string;
   fast: boolean;
   edgeDelaySeconds: number;
+  overrides: LocalRotationTimings;
 }): Config {
   const edge = `http://${input.edgeHost}`;
+  const { overrides } = input;
   // Fast rotation: expiries of 10-30 s, a ring refreshed every 2 s, a key rotated every 30 s. The
   // propagation wait always exceeds the edge's delay, so no URL is signed with a key the edge lacks.
   const timings = input.fast
@@ -242,6 +260,14 @@ function demoConfig(input: {
           { when: { claims: { scope: 'demo:user' } }, resources: [`${edge}/private/users/{sub}/*`] },
         ],
         ...timings,
+        ...(overrides.ttl === undefined ? {} : { ttl: overrides.ttl }),
+        ...(overrides.cache === undefined ? {} : { cache: overrides.cache }),
+        rotation: {
+          ...timings.rotation,
+          ...(overrides.rotateEvery === undefined ? {} : { rotateEvery: overrides.rotateEvery }),
+          ...(overrides.propagation === undefined ? {} : { propagation: overrides.propagation }),
+          ...(overrides.clockSkew === undefined ? {} : { clockSkew: overrides.clockSkew }),
+        },
       },
     },
   });

@@ -3,6 +3,9 @@ import { DOCTOR_HELP, doctor } from './doctor.ts';
 import { EXPLAIN_HELP, explain } from './explain.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { KEYGEN_HELP, keygen } from './keygen.ts';
+import { KEYS_HELP, keys } from './keys.ts';
+import { REVOKE_HELP, revoke } from './revoke.ts';
+import { ROTATE_HELP, rotate } from './rotate.ts';
 import { SANDBOX_HELP, sandbox } from './sandbox.ts';
 import { COOKIES_HELP, cookies, SIGN_HELP, sign } from './sign.ts';
 import { START_HELP, start } from './start.ts';
@@ -37,6 +40,17 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
     help: START_HELP,
     summary: 'run Signet locally (what npm start runs): sandbox, demo profile, API, rotator',
   },
+  rotate: {
+    run: rotate,
+    help: ROTATE_HELP,
+    summary: 'run one rotation step now (--start begins a rotation early)',
+  },
+  revoke: {
+    run: revoke,
+    help: REVOKE_HELP,
+    summary: 'emergency: take a key out of the key group and the ring now',
+  },
+  keys: { run: keys, help: KEYS_HELP, summary: "list a profile's keys: state, age, in the key group or not" },
   token: { run: token, help: TOKEN_HELP, summary: 'print a development JWT the local API accepts' },
   sandbox: {
     run: (args, io) => sandbox(args, io),

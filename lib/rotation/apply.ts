@@ -25,7 +25,7 @@ export interface Commit {
   /** What changed: the ring's transition name (`activate:<fingerprint>:<time>`), or a CloudFront change. */
   readonly transition: string;
   /** The step: a phase (`bootstrap`, `introduce`, `activate`, `remove`) or a repair (`trust`, `delete-orphan`). */
-  readonly step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove' | 'delete-orphan';
+  readonly step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove' | 'delete-orphan' | 'revoke';
   readonly keyId?: string;
   readonly keyFingerprint?: string;
   /** The ring version written, when the change was a ring write. */
@@ -153,7 +153,7 @@ export async function applyAction(
 }
 
 /** Generates a key of the profile's algorithm and describes it as a pending ring key without id. */
-function newRingKey(context: ApplyContext): RingKey {
+export function newRingKey(context: ApplyContext): RingKey {
   const { algorithm } = context.profile;
   const pair = context.generateKeyPair(algorithm);
   const parsed = parseSigningKey(pair.privateKeyPem);
@@ -234,8 +234,12 @@ async function ensureInGroup(
   return updateGroup(context, target, (items) => (items.includes(keyId) ? undefined : [...items, keyId]));
 }
 
-/** Takes a key out of the group (if a group is given and holds it), then deletes its public key. */
-async function withdraw(context: ApplyContext, group: RegisteredKeyGroup | undefined, keyId: string) {
+/**
+ * Takes a key out of the group (if a group is given and holds it; If-Match, re-read and retry on
+ * PreconditionFailed), then deletes its public key (already gone is fine). Used by `remove`,
+ * `delete-orphan` and `revokeKey`.
+ */
+export async function withdraw(context: ApplyContext, group: RegisteredKeyGroup | undefined, keyId: string) {
   if (group !== undefined) {
     await updateGroup(context, group, (items) =>
       items.includes(keyId) ? items.filter((item) => item !== keyId) : undefined,
@@ -269,15 +273,16 @@ async function updateGroup(
 }
 
 /**
- * Saves a ring with compare-and-swap. The transition name carries the run's time and id: the same
+ * Saves a ring with compare-and-swap (throws `KeyRingConflictError` when `previousVersion` is no
+ * longer current) and reports the commit. The transition name carries the run's time and id: the same
  * change retried from the same version by the same run is a no-op write, while another run writing
  * other content is a new version instead of a token clash.
  */
-async function save(
+export async function save(
   context: ApplyContext,
   ring: KeyRing,
   previousVersion: string | undefined,
-  step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove',
+  step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove' | 'revoke',
   fingerprint: string,
   keyId?: string,
 ): Promise<string> {

@@ -5,7 +5,9 @@ export type RotationErrorCode =
   | 'ERR_ROTATION_INVARIANT'
   | 'ERR_ROTATION_KEY_MISMATCH'
   | 'ERR_ROTATION_STATE_CHANGED'
-  | 'ERR_ROTATION_RETRIES_EXHAUSTED';
+  | 'ERR_ROTATION_RETRIES_EXHAUSTED'
+  | 'ERR_REVOKE_NO_RING'
+  | 'ERR_REVOKE_UNKNOWN_KEY';
 
 /** A rotation run that could not complete, with a stable {@link RotationErrorCode}. */
 export class RotationError extends Error {

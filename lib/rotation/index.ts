@@ -1,6 +1,14 @@
 export { type ApplyContext, applyAction, type Commit, type ObservedState } from './apply.ts';
+export {
+  CANARY_TTL_SECONDS,
+  type CanaryProbe,
+  type CanaryVerdict,
+  checkCanary,
+  fetchCanaryProbe,
+} from './canary.ts';
 export { RotationError, type RotationErrorCode, RotationInvariantError } from './errors.ts';
 export { checkInvariants, type InvariantOptions, type Violation, type ViolationCode } from './invariants.ts';
+export { type KeyListing, type KeyListingRow, listKeys } from './inventory.ts';
 export { type GeneratedKeyPair, type GenerateKeyPair, generateKeyPair } from './keygen.ts';
 export { callerReferenceFor, isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor } from './names.ts';
 export {
@@ -24,7 +32,15 @@ export {
   RegistryNotFoundError,
   RegistryQuotaError,
 } from './registry.ts';
-export { type RotationResult, type RunRotationOptions, runRotation } from './rotator.ts';
+export {
+  planRevoke,
+  type RevokeExposure,
+  type RevokeKeyOptions,
+  type RevokePlan,
+  type RevokeResult,
+  revokeKey,
+} from './revoke.ts';
+export { observe, type RotationResult, type RunRotationOptions, runRotation, stateOf } from './rotator.ts';
 export {
   noRotationMetrics,
   type RotationLog,

@@ -28,6 +28,12 @@ export interface PlanOptions {
    * to show that the end-to-end tests catch the 403s this causes. Never set in a deployment.
    */
   readonly activateWithoutPropagation?: boolean;
+  /**
+   * Introduce a new pending key now even if the active key is younger than `rotateEvery` (an
+   * operator's `signet rotate --start`). Still never while a pending key exists, never past the
+   * group or account quota, and never ahead of interrupted work, an activation or a removal that is due.
+   */
+  readonly forceIntroduce?: boolean;
 }
 
 /** Why a run cannot advance. Reported, never forced (DESIGN §4). */
@@ -38,14 +44,16 @@ export type BlockedReason =
   | 'key-group-mismatch'
   | 'active-key-missing'
   | 'active-key-not-in-group'
-  | 'quota-exceeded';
+  | 'quota-exceeded'
+  /** The canary object, fetched through the distribution with a URL the pending key signed, did not answer 200. */
+  | 'canary-failed';
 
 /** The one thing a run does, chosen by {@link planRotation}. */
 export type RotationAction =
   /** No ring yet: generate a key, write the ring with it pending, register it, create or adopt the group. */
   | { readonly kind: 'bootstrap' }
   /** Phase 1: generate a key, write it pending (no id yet), then register it as `register-pending` does. */
-  | { readonly kind: 'introduce'; readonly reason: 'due' | 'no-active-key' }
+  | { readonly kind: 'introduce'; readonly reason: 'due' | 'no-active-key' | 'requested' }
   /** A pending key without its CloudFront public key: create it, add it to the group, record id and trustedAt. */
   | { readonly kind: 'register-pending'; readonly keyFingerprint: string; readonly publicKeyName: string }
   /**
@@ -171,10 +179,14 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
 
   if (pending === undefined) {
     const introduceAt = active === undefined ? undefined : rotationDueAt(active, profile);
-    if (introduceAt === undefined || introduceAt.getTime() <= now.getTime()) {
+    const due = introduceAt === undefined || introduceAt.getTime() <= now.getTime();
+    if (due || options.forceIntroduce === true) {
       if (groupFull) return groupFullAction(group);
       if (accountFull) return accountFullAction(publicKeys.length);
-      return { kind: 'introduce', reason: active === undefined ? 'no-active-key' : 'due' };
+      return {
+        kind: 'introduce',
+        reason: active === undefined ? 'no-active-key' : due ? 'due' : 'requested',
+      };
     }
   }
 

@@ -3,6 +3,7 @@ import type { Profile } from '../config/schema.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
 import { type ApplyContext, applyAction, type Commit, type ObservedState } from './apply.ts';
+import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import { generateKeyPair as defaultGenerateKeyPair, type GeneratedKeyPair } from './keygen.ts';
@@ -37,6 +38,13 @@ export interface RunRotationOptions {
   readonly maxAttempts?: number;
   /** Throw {@link RotationInvariantError} when an invariant fails, instead of answering `ok: false`. */
   readonly throwOnViolation?: boolean;
+  /**
+   * Begin a rotation early (`signet rotate --start`): introduce a pending key even though the active
+   * key is younger than `rotateEvery`. See {@link PlanOptions.forceIntroduce} for what still wins.
+   */
+  readonly forceIntroduce?: boolean;
+  /** Fetches the profile's canary (`rotation.canary`) before an activation. Default: global fetch. */
+  readonly canary?: CanaryProbe;
   /** Settings that exist only so tests can show what they guard against. Never set them in a deployment. */
   readonly testOnly?: { readonly activateWithoutPropagation?: boolean };
 }
@@ -56,9 +64,11 @@ export interface RotationResult {
   readonly deferred?: RotationAction;
   readonly keyGroupId: string | undefined;
   readonly activeKeyId: string | undefined;
+  /** The pending key's CloudFront id, when there is one and it is registered. */
+  readonly pendingKeyId: string | undefined;
   readonly activeKeyAgeSeconds: number | undefined;
   readonly ringVersion: string | undefined;
-  /** When the next phase falls due, if one is scheduled. */
+  /** When the next phase falls due after this run, if one is scheduled (absent when one is due now). */
   readonly nextAt?: Date;
   /** Plan-and-apply attempts made (1 without conflicts). */
   readonly attempts: number;
@@ -99,7 +109,10 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
       attempts++;
       const now = options.now();
       const observed = await observe(options);
-      const planned = planRotation(stateOf(options, observed, now), { activateWithoutPropagation });
+      const planned = planRotation(stateOf(options, observed, now), {
+        activateWithoutPropagation,
+        forceIntroduce: options.forceIntroduce === true,
+      });
       if (conflicted && PHASE_KINDS.has(planned.kind)) {
         deferred = planned;
         action = { kind: 'none' };
@@ -111,6 +124,13 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
       }
       action = planned;
       if (action.kind === 'none' || action.kind === 'blocked') break;
+      if (action.kind === 'activate' && options.profile.rotation.canary !== undefined) {
+        const held = await canaryHold(options, observed, action, now);
+        if (held !== undefined) {
+          action = held;
+          break;
+        }
+      }
       try {
         await applyAction(action, observed, applyContext(options, now, runId, onCommit));
         break;
@@ -184,7 +204,9 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     else metrics.count('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
   }
   const errors = violations.filter((violation) => violation.severity === 'error');
-  const nextAt = action.kind === 'none' ? action.nextAt : undefined;
+  // What falls due next is read from the state this run left, so a run that acted still says it.
+  const after = planRotation(stateOf(options, final, now));
+  const nextAt = after.kind === 'none' ? after.nextAt : action.kind === 'none' ? action.nextAt : undefined;
   const result: RotationResult = {
     profile: options.profileName,
     ok: errors.length === 0 && action.kind !== 'blocked',
@@ -194,6 +216,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     ...(deferred === undefined ? {} : { deferred }),
     keyGroupId: ring?.keyGroupId,
     activeKeyId: active?.id,
+    pendingKeyId: ring?.keys.find((key) => key.state === 'pending')?.id,
     activeKeyAgeSeconds,
     ringVersion: final.versioned?.version,
     ...(nextAt === undefined ? {} : { nextAt }),
@@ -205,8 +228,52 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   return result;
 }
 
-/** Reads what planning needs: the ring, the group it names (or the one to adopt), all public keys. */
-async function observe(options: RunRotationOptions): Promise<ObservedState> {
+/**
+ * Fetches the canary with the pending key before an activation (DESIGN §4, Activate). Answers the
+ * `blocked` action that holds the rotation when the edge did not answer 200, after logging an error
+ * and counting `RotationCanaryFailures`; `undefined` when activation may go ahead.
+ */
+async function canaryHold(
+  options: RunRotationOptions,
+  observed: ObservedState,
+  action: Extract<RotationAction, { kind: 'activate' }>,
+  now: Date,
+): Promise<RotationAction | undefined> {
+  const key = observed.versioned?.ring.keys.find(
+    (candidate) => candidate.fingerprint === action.keyFingerprint,
+  );
+  // The planner proposed this key from this very ring; if it is gone, the applier reports the change.
+  if (key === undefined) return undefined;
+  const verdict = await checkCanary({
+    profile: options.profile,
+    key: { ...key, id: action.keyId },
+    now,
+    probe: options.canary ?? fetchCanaryProbe,
+  });
+  if (verdict.ok) return undefined;
+  const dimensions = { profile: options.profileName };
+  (options.log ?? silentRotationLog).error('rotation canary failed: activation held', {
+    ...dimensions,
+    keyId: action.keyId,
+    canaryUrl: verdict.url,
+    status: verdict.status,
+    message: verdict.reason,
+  });
+  (options.metrics ?? noRotationMetrics).count('RotationCanaryFailures', 1, dimensions);
+  return {
+    kind: 'blocked',
+    reason: 'canary-failed',
+    message: `${verdict.reason} The pending key stays pending; the next run tries again.`,
+  };
+}
+
+/**
+ * Reads what planning needs: the ring, the group it names (or the one to adopt), all public keys.
+ * Shared by {@link runRotation} and `revokeKey`, so both plan from the same view.
+ */
+export async function observe(
+  options: Pick<RunRotationOptions, 'store' | 'registry' | 'profileName' | 'profile' | 'adoptKeyGroupId'>,
+): Promise<ObservedState> {
   const versioned = await options.store.load();
   const groupId = versioned?.ring.keyGroupId ?? options.adoptKeyGroupId ?? options.profile.keyGroupId;
   const group =
@@ -226,7 +293,12 @@ async function getKeyGroup(registry: KeyGroupRegistry, id: string): Promise<Regi
   }
 }
 
-function stateOf(options: RunRotationOptions, observed: ObservedState, now: Date): RotationState {
+/** The planner's input from what {@link observe} read. */
+export function stateOf(
+  options: Pick<RunRotationOptions, 'profileName' | 'profile'>,
+  observed: ObservedState,
+  now: Date,
+): RotationState {
   return {
     ring: observed.versioned?.ring,
     group: observed.group,

@@ -19,7 +19,11 @@ export type RotationMetricName =
   /** One per invariant broken after a run; dimensions `profile`, `code`. */
   | 'RotationInvariantViolations'
   /** Seconds since the active key was activated (a gauge); dimension `profile`. */
-  | 'ActiveKeyAgeSeconds';
+  | 'ActiveKeyAgeSeconds'
+  /** A canary fetch with the pending key did not answer 200, so activation waits; dimension `profile`. */
+  | 'RotationCanaryFailures'
+  /** An operator revoked a key (`signet revoke`); dimensions `profile`, `state` (what the key was). */
+  | 'RotationRevocations';
 
 /** Counters (and an optional gauge) for the rotator: CloudWatch EMF in Lambda, memory in tests. */
 export interface RotationMetrics {

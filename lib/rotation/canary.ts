@@ -1,0 +1,81 @@
+import type { Profile } from '../config/schema.ts';
+import type { RingKey } from '../keys/ring.ts';
+import { parseSigningKey, signUrl } from '../signing/index.ts';
+
+/**
+ * Fetches a canary URL through the distribution (DESIGN §4, Activate). A port so the planner stays
+ * pure and tests can answer for the edge; the default is {@link fetchCanaryProbe}.
+ */
+export interface CanaryProbe {
+  /** Requests `url` and reports the HTTP status; a network failure may throw (it counts as a failure). */
+  check(url: string): Promise<{ readonly status: number }>;
+}
+
+/** How long a canary URL stays valid: long enough for a slow edge, short enough to be worthless if leaked. */
+export const CANARY_TTL_SECONDS = 60;
+
+/** How long the default probe waits for the edge before calling the canary failed. */
+const CANARY_TIMEOUT_MS = 10_000;
+
+/** The default {@link CanaryProbe}: a GET with the global `fetch`, redirects not followed, body discarded. */
+export const fetchCanaryProbe: CanaryProbe = {
+  async check(url) {
+    // A redirect (to a login page, say) is not the object: only the edge's own 200 counts.
+    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(CANARY_TIMEOUT_MS) });
+    await response.body?.cancel();
+    return { status: response.status };
+  },
+};
+
+/** What a canary check found. `url` is the canary's unsigned URL: the signed one is never logged. */
+export interface CanaryVerdict {
+  readonly ok: boolean;
+  readonly url: string;
+  /** The edge's status; 0 when the request itself failed. */
+  readonly status: number;
+  /** Why it failed, for the log line and the blocked action's message. */
+  readonly reason?: string;
+}
+
+/**
+ * Fetches `profile.rotation.canary.url` signed with `key` (canned policy, {@link CANARY_TTL_SECONDS}
+ * plus the clock skew) through `probe`. Only a 200 means the edges trust the key: a 403 InvalidKey is
+ * exactly what users would get if the key were activated now.
+ */
+export async function checkCanary(input: {
+  readonly profile: Profile;
+  readonly key: RingKey & { readonly id: string };
+  readonly now: Date;
+  readonly probe: CanaryProbe;
+}): Promise<CanaryVerdict> {
+  const canary = input.profile.rotation.canary;
+  if (canary === undefined) return { ok: true, url: '', status: 200 };
+  const now = Math.floor(input.now.getTime() / 1000);
+  const signed = signUrl({
+    url: canary.url,
+    key: parseSigningKey(input.key.privateKey),
+    keyPairId: input.key.id,
+    hash: input.key.hash,
+    expires: now + CANARY_TTL_SECONDS + input.profile.rotation.clockSkew,
+    now,
+  });
+  try {
+    const { status } = await input.probe.check(signed.url);
+    if (status === 200) return { ok: true, url: canary.url, status };
+    return {
+      ok: false,
+      url: canary.url,
+      status,
+      reason: `Expected the canary ${canary.url} signed with pending key ${input.key.id} to answer 200; got ${status}.`,
+    };
+  } catch (error) {
+    return {
+      ok: false,
+      url: canary.url,
+      status: 0,
+      reason:
+        `Expected the canary ${canary.url} signed with pending key ${input.key.id} to answer 200; ` +
+        `the request failed: ${error instanceof Error ? error.message : String(error)}.`,
+    };
+  }
+}
