@@ -2,7 +2,6 @@
 // builds the SDK clients and caches once per cold start; everything else lives in lib/.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { handle } from 'hono/aws-lambda';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
@@ -14,16 +13,15 @@ import { createApp } from '../lib/http/app.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-api' });
-const metrics = new Metrics({
-  namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
-  serviceName: 'signet-api',
-});
 const app = createApp(
   buildApiDependencies({
     config,
     secretsManager: createSecretsManagerClient(config),
     log: powertoolsLog(logger),
-    metrics: new PowertoolsMetrics(metrics),
+    metrics: new PowertoolsMetrics({
+      namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
+      serviceName: 'signet-api',
+    }),
   }),
 );
 

@@ -2,7 +2,6 @@
 // resource that bootstraps each profile. Parses the config and builds the SDK clients once per cold start.
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createAwsClients } from '../lib/aws/clients.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
@@ -12,10 +11,6 @@ import { readConfigFromEnvironment } from '../lib/config/index.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-rotator' });
-const metrics = new Metrics({
-  namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
-  serviceName: 'signet-rotator',
-});
 const clients = createAwsClients(config);
 
 /** The schedule and custom resource handler. */
@@ -25,6 +20,9 @@ export const handler = middy(
     secretsManager: clients.secretsManager,
     cloudfront: clients.cloudfront,
     log: powertoolsLog(logger),
-    metrics: new PowertoolsMetrics(metrics),
+    metrics: new PowertoolsMetrics({
+      namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
+      serviceName: 'signet-rotator',
+    }),
   }),
 ).use(injectLambdaContext(logger));

@@ -1,16 +1,25 @@
-import { MetricUnit, type Metrics as PowertoolsMetricsClient } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, Metrics as PowertoolsMetricsClient } from '@aws-lambda-powertools/metrics';
 import type { MetricName, Metrics } from '../http/telemetry.ts';
 import type { RotationMetricName, RotationMetrics } from '../rotation/telemetry.ts';
 
+/** Where the metrics go: the CloudWatch namespace and the `service` dimension. */
+export interface PowertoolsMetricsOptions {
+  readonly namespace: string;
+  readonly serviceName: string;
+}
+
 /**
- * Publishes each count as its own CloudWatch EMF record with its dimensions (Powertools'
- * `singleMetric`), since one request's metrics carry different dimension sets.
+ * Publishes each count as a CloudWatch EMF record with its own dimensions, through Powertools.
+ * One request's metrics carry different dimension sets, so each set gets its own Powertools
+ * `Metrics` instance, built once and reused: Powertools' `singleMetric()` builds a new instance (and
+ * a new Console) per call, which cost about 0.1 ms per request on the signing path.
  */
 export class PowertoolsMetrics implements Metrics, RotationMetrics {
-  readonly #metrics: PowertoolsMetricsClient;
+  readonly #options: PowertoolsMetricsOptions;
+  readonly #byDimensions = new Map<string, PowertoolsMetricsClient>();
 
-  constructor(metrics: PowertoolsMetricsClient) {
-    this.#metrics = metrics;
+  constructor(options: PowertoolsMetricsOptions) {
+    this.#options = options;
   }
 
   count(
@@ -18,14 +27,26 @@ export class PowertoolsMetrics implements Metrics, RotationMetrics {
     value: number,
     dimensions: Readonly<Record<string, string>>,
   ): void {
-    const single = this.#metrics.singleMetric();
-    for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-    single.addMetric(name, MetricUnit.Count, value);
+    this.#publish(name, MetricUnit.Count, value, dimensions);
   }
 
   gauge(name: RotationMetricName, value: number, dimensions: Readonly<Record<string, string>>): void {
-    const single = this.#metrics.singleMetric();
-    for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-    single.addMetric(name, MetricUnit.Seconds, value);
+    this.#publish(name, MetricUnit.Seconds, value, dimensions);
+  }
+
+  #publish(
+    name: string,
+    unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+    value: number,
+    dimensions: Readonly<Record<string, string>>,
+  ): void {
+    const key = JSON.stringify(dimensions);
+    let metrics = this.#byDimensions.get(key);
+    if (metrics === undefined) {
+      metrics = new PowertoolsMetricsClient({ ...this.#options, defaultDimensions: { ...dimensions } });
+      this.#byDimensions.set(key, metrics);
+    }
+    metrics.addMetric(name, unit, value);
+    metrics.publishStoredMetrics();
   }
 }
