@@ -46,8 +46,13 @@ export function canonicalUrl(input: string): string {
  * query string is an ordinary character.)
  */
 export function assertNoWildcard(href: string): void {
-  const url = new URL(href);
-  if (url.host.includes('*') || url.pathname.includes('*')) {
+  // `href` is canonical (scheme://host/path?query, no userinfo or fragment): the host and path are
+  // the text between the scheme and the first `?`. String search, not a second URL parse: this runs
+  // on every signature.
+  const start = href.indexOf('//') + 2;
+  const queryAt = href.indexOf('?', start);
+  const hostAndPath = queryAt === -1 ? href.slice(start) : href.slice(start, queryAt);
+  if (hostAndPath.includes('*')) {
     throw new SigningError(
       'ERR_AMBIGUOUS_WILDCARD',
       `Expected an exact URL; got a "*" in the host or path of ${href}. To sign a wildcard, pass it as ` +
