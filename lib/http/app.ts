@@ -47,7 +47,11 @@ export interface AppDependencies {
 
 /** What API Gateway (through hono/aws-lambda) puts in `c.env`. Absent when running locally. */
 interface LambdaBindings {
+  /** Set by @hono/node-server: the Node request, read directly to skip building a web Request body. */
+  incoming?: AsyncIterable<Uint8Array>;
   event?: {
+    body?: string | null;
+    isBase64Encoded?: boolean;
     requestContext?: {
       requestId?: string;
       http?: { sourceIp?: string };
@@ -237,7 +241,7 @@ async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
       `Expected Content-Type: application/json; got ${type === '' ? 'none' : JSON.stringify(type)}.`,
     );
   }
-  const text = await readBoundedText(c.req.raw, MAX_BODY_BYTES);
+  const text = await readBoundedText(c, MAX_BODY_BYTES);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -265,17 +269,26 @@ async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Pro
 /**
  * The request body as text, refusing (413) one over `limit` bytes: at once when Content-Length says
  * so (API Gateway always sends it), else while reading a chunked body, so nothing larger is buffered.
+ * Where the runtime hands over the raw body (API Gateway's event, Node's request), it is read from
+ * there: building a web `Request` body stream costs more than the rest of the request's parsing.
  */
-async function readBoundedText(request: Request, limit: number): Promise<string> {
+async function readBoundedText(c: Context<AppEnv>, limit: number): Promise<string> {
   const tooLarge = () =>
     new HttpProblem('payload-too-large', `Expected a request body of at most ${limit} bytes.`);
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  const declared = Number(c.req.header('content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge();
-  if (Number.isFinite(declared)) return request.text();
-  if (request.body === null) return '';
+  const event = c.env?.event;
+  if (event !== undefined && 'body' in event) {
+    const body = event.body ?? '';
+    const text = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+    if (Buffer.byteLength(text) > limit) throw tooLarge();
+    return text;
+  }
+  const source = c.env?.incoming ?? (c.req.raw.body as unknown as AsyncIterable<Uint8Array> | null);
+  if (source === null || source === undefined) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of source) {
     size += chunk.byteLength;
     if (size > limit) throw tooLarge();
     chunks.push(chunk);
