@@ -2,6 +2,7 @@ import {
   type CloudFrontClient,
   CreateKeyGroupCommand,
   CreatePublicKeyCommand,
+  DeleteKeyGroupCommand,
   DeletePublicKeyCommand,
   GetKeyGroupCommand,
   GetPublicKeyCommand,
@@ -14,6 +15,7 @@ import {
   PreconditionFailed,
   PublicKeyAlreadyExists,
   PublicKeyInUse,
+  ResourceInUse,
   TooManyKeyGroups,
   TooManyPublicKeys,
   TooManyPublicKeysInKeyGroup,
@@ -108,6 +110,28 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
           {
             cause: error,
           },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async deleteKeyGroup(group: RegisteredKeyGroup): Promise<void> {
+    try {
+      await this.#client.send(new DeleteKeyGroupCommand({ Id: group.id, IfMatch: group.etag }));
+    } catch (error) {
+      // Already gone: a retried teardown (or someone else) deleted it first.
+      if (error instanceof NoSuchResource) return;
+      if (error instanceof PreconditionFailed) {
+        throw new RegistryConflictError(`The key group ${group.id} changed since it was read.`, {
+          cause: error,
+        });
+      }
+      if (error instanceof ResourceInUse) {
+        // CloudFront's own message is kept: it is what says which distribution still trusts the group.
+        throw new RegistryInUseError(
+          `CloudFront refuses to delete key group ${group.id} while a distribution trusts it: "${error.message}"`,
+          { cause: error },
         );
       }
       throw error;

@@ -7,6 +7,7 @@ import {
   type RotationResult,
   runRotation,
 } from '../rotation/index.ts';
+import { isTornDown, type TeardownResult, tearDownProfile } from '../rotation/teardown.ts';
 import { CloudFrontKeyGroupRegistry } from './cloudfront-key-group-registry.ts';
 import { SecretsManagerKeyRingStore } from './secrets-manager-key-ring-store.ts';
 
@@ -30,6 +31,12 @@ export interface CustomResourceEvent {
     readonly Profile: string;
     /** Adopt this existing key group instead of creating `signet-<profile>`. */
     readonly AdoptKeyGroupId?: string;
+    /**
+     * `'true'` (CloudFormation passes every property as a string): Delete removes the key group (when
+     * Signet created it) and Signet's public keys, and empties the ring into its history. Anything
+     * else, absent included, retains them all.
+     */
+    readonly DeleteKeysOnDelete?: string;
   };
 }
 
@@ -74,7 +81,9 @@ export class RotationRunError extends Error {
  * failing profile does not stop the others; the run then throws so the invocation counts as an error);
  * as a CloudFormation custom resource, Create bootstraps (or adopts) the profile's key group and ring
  * and returns `KeyGroupId` for the distribution to trust, Update reconciles, and Delete leaves the
- * keys, group and ring in place (they are retained so a stack update can never 403 outstanding URLs).
+ * keys, group and ring in place (they are retained so a stack update can never 403 outstanding URLs)
+ * unless the resource says `DeleteKeysOnDelete: 'true'`: then Delete tears the profile down (see
+ * `tearDownProfile`; the ring secret itself always stays, CloudFormation retains it).
  */
 export function createRotatorHandler(deps: RotatorDependencies) {
   const now = deps.now ?? (() => new Date());
@@ -99,10 +108,53 @@ export function createRotatorHandler(deps: RotatorDependencies) {
     });
   };
 
+  /**
+   * A Delete with `DeleteKeysOnDelete`. A profile the config no longer has answers success with
+   * nothing deleted: Signet cannot know its ring, and a FAILED Delete would wedge the stack (a rollback
+   * after a failed Create sends one, for example).
+   */
+  const tearDown = async (
+    profileName: string,
+    adoptKeyGroupId: string | undefined,
+  ): Promise<TeardownResult | undefined> => {
+    const profile = deps.config.profiles[profileName];
+    if (profile === undefined) {
+      deps.log.warn('custom resource delete: profile not in the config, nothing deleted', {
+        profile: profileName,
+      });
+      return undefined;
+    }
+    return tearDownProfile({
+      profileName,
+      profile,
+      store: new SecretsManagerKeyRingStore(deps.secretsManager, profile.keyRing.secretId),
+      registry: new CloudFrontKeyGroupRegistry(deps.cloudfront),
+      now,
+      log: deps.log,
+      ...(adoptKeyGroupId === undefined ? {} : { adoptKeyGroupId }),
+    });
+  };
+
+  /** A ring a Delete emptied: the schedule may still fire while CloudFormation removes the stack. */
+  const tornDown = async (profileName: string): Promise<boolean> => {
+    const profile = deps.config.profiles[profileName];
+    if (profile === undefined) return false;
+    const loaded = await new SecretsManagerKeyRingStore(deps.secretsManager, profile.keyRing.secretId).load();
+    return loaded !== undefined && isTornDown(loaded.ring);
+  };
+
   async function scheduled(): Promise<ScheduledRunSummary> {
     const profiles: ScheduledRunSummary['profiles'][number][] = [];
     for (const profile of Object.keys(deps.config.profiles)) {
       try {
+        if (await tornDown(profile)) {
+          // Introducing a key now would re-create what the stack's Delete just removed.
+          deps.log.info('rotation skipped: the profile was torn down by a custom resource Delete', {
+            profile,
+          });
+          profiles.push({ profile, ok: true, action: 'torn-down' });
+          continue;
+        }
         const result = await rotate(profile);
         profiles.push({
           profile,
@@ -129,7 +181,12 @@ export function createRotatorHandler(deps: RotatorDependencies) {
     let reason: string | undefined;
     let data: Record<string, string> = {};
     try {
-      if (event.RequestType === 'Delete') {
+      if (event.RequestType === 'Delete' && event.ResourceProperties.DeleteKeysOnDelete === 'true') {
+        const result = await tearDown(profile, event.ResourceProperties.AdoptKeyGroupId);
+        if (result?.keyGroupId !== undefined) data = { KeyGroupId: result.keyGroupId };
+        reason = result === undefined ? undefined : describeTeardown(result);
+        deps.log.info('custom resource delete: profile torn down', { profile, ...result });
+      } else if (event.RequestType === 'Delete') {
         deps.log.info('custom resource delete: keys, key group and ring are retained', { profile });
         const ringGroup = deps.config.profiles[profile]?.keyGroupId;
         if (ringGroup !== undefined) data = { KeyGroupId: ringGroup };
@@ -142,8 +199,9 @@ export function createRotatorHandler(deps: RotatorDependencies) {
     } catch (error) {
       status = 'FAILED';
       // CloudFormation shows this to the operator: the error's message, never a stack or key material.
+      const what = event.RequestType === 'Delete' ? 'teardown' : 'bootstrap';
       reason =
-        `Signet bootstrap of ${profile} failed: ${error instanceof Error ? error.message : String(error)}`.slice(
+        `Signet ${what} of ${profile} failed: ${error instanceof Error ? error.message : String(error)}`.slice(
           0,
           1000,
         );
@@ -178,6 +236,22 @@ export function createRotatorHandler(deps: RotatorDependencies) {
     }
     return scheduled();
   };
+}
+
+/** A success Reason for a teardown: what went and what stayed. */
+function describeTeardown(result: TeardownResult): string {
+  const group =
+    result.keyGroup === 'deleted'
+      ? `deleted key group ${result.keyGroupId}`
+      : result.keyGroup === 'already-gone'
+        ? `key group ${result.keyGroupId} was already gone`
+        : result.keyGroup === 'adopted-retained'
+          ? `left adopted key group ${result.keyGroupId} in place without Signet's keys`
+          : 'no key group to delete';
+  return (
+    `Signet teardown of ${result.profile}: ${group}; deleted ${result.deletedKeyIds.length} public key(s); ` +
+    'the key ring secret is retained, with every key in its history.'
+  );
 }
 
 function describe(error: unknown): string {

@@ -31,6 +31,13 @@ export interface KeyGroupRegistry {
   createKeyGroup(name: string, items: readonly string[]): Promise<RegisteredKeyGroup>;
   /** Replaces the group's keys if its ETag is still `etag`; else throws {@link RegistryConflictError}. */
   updateKeyGroup(group: RegisteredKeyGroup, items: readonly string[]): Promise<RegisteredKeyGroup>;
+  /**
+   * Deletes the key group if its ETag is still `group.etag` (else {@link RegistryConflictError}: re-read
+   * and retry). A group that a distribution still trusts throws {@link RegistryInUseError}, whose message
+   * carries CloudFront's (which names the distribution where CloudFront does). A group already gone is
+   * not an error: a retried teardown finds it so.
+   */
+  deleteKeyGroup(group: RegisteredKeyGroup): Promise<void>;
   listPublicKeys(): Promise<readonly RegisteredPublicKey[]>;
   getPublicKey(id: string): Promise<RegisteredPublicKey | undefined>;
   /**
@@ -77,7 +84,7 @@ export class RegistryNotFoundError extends Error {
   }
 }
 
-/** A public key cannot be deleted while a key group holds it. */
+/** A public key cannot be deleted while a key group holds it, nor a key group while a distribution trusts it. */
 export class RegistryInUseError extends Error {
   readonly code = 'ERR_REGISTRY_IN_USE';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -251,6 +251,42 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     expect(actionsOf(statements).some((a) => a.startsWith('cloudwatch:'))).toBe(false);
   });
 
+  it('grants cloudfront:DeleteKeyGroup only under the DeleteKeysOnDelete condition, off by default', () => {
+    const { template } = stage(name);
+    expect(template.Parameters.DeleteKeysOnDelete).toMatchObject({
+      Default: 'false',
+      AllowedValues: ['true', 'false'],
+    });
+    expect(template.Conditions.DeletesKeysOnDelete).toEqual({
+      'Fn::Equals': [{ Ref: 'DeleteKeysOnDelete' }, 'true'],
+    });
+    // The adapter sends it (so the exact-match test above counts it); the role has it only conditionally.
+    expect(commandsSentBy('lib/aws/cloudfront-key-group-registry.ts', 'cloudfront')).toContain(
+      'cloudfront:DeleteKeyGroup',
+    );
+    const raw = (
+      resource(template, 'RotatorRole').Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[]
+    ).flatMap((policy) => policy.PolicyDocument.Statement);
+    const unconditional = raw.filter((statement) => !('Fn::If' in (statement as object))) as Statement[];
+    expect(actionsOf(unconditional)).not.toContain('cloudfront:DeleteKeyGroup');
+    const granting = raw.filter((statement) =>
+      JSON.stringify(statement).includes('cloudfront:DeleteKeyGroup'),
+    );
+    expect(granting).toEqual([
+      {
+        'Fn::If': [
+          'DeletesKeysOnDelete',
+          { Effect: 'Allow', Action: 'cloudfront:DeleteKeyGroup', Resource: '*' },
+          { Ref: 'AWS::NoValue' },
+        ],
+      },
+    ]);
+    // The same parameter reaches the rotator, so the permission and the behaviour switch together.
+    expect(resource(template, 'Bootstrap').Properties.DeleteKeysOnDelete).toEqual({
+      Ref: 'DeleteKeysOnDelete',
+    });
+  });
+
   it('declares the key ring secret with no value, retained on delete and replace', () => {
     const { template, config } = stage(name);
     const secret = resource(template, 'KeyRingSecret');

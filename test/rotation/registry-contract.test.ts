@@ -1,4 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
+import {
+  CreateDistributionCommand,
+  type DistributionConfig,
+  UpdateDistributionCommand,
+} from '@aws-sdk/client-cloudfront';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RegistryConflictError,
@@ -23,6 +28,33 @@ beforeAll(async () => {
 afterAll(async () => {
   await sandbox?.close();
 });
+
+/** A distribution whose default behaviour trusts `keyGroups` (none: signed URLs not required). */
+function trusting(reference: string, keyGroups: string[]): DistributionConfig {
+  return {
+    CallerReference: reference,
+    Comment: '',
+    Enabled: true,
+    Origins: {
+      Quantity: 1,
+      Items: [
+        {
+          Id: 'origin',
+          DomainName: 'origin.example.com',
+          CustomOriginConfig: { HTTPPort: 80, HTTPSPort: 443, OriginProtocolPolicy: 'http-only' },
+        },
+      ],
+    },
+    DefaultCacheBehavior: {
+      TargetOriginId: 'origin',
+      ViewerProtocolPolicy: 'redirect-to-https',
+      TrustedKeyGroups:
+        keyGroups.length === 0
+          ? { Enabled: false, Quantity: 0 }
+          : { Enabled: true, Quantity: keyGroups.length, Items: keyGroups },
+    },
+  };
+}
 
 const create = (name: string, encodedKey = pem()) =>
   sandbox.registry.createPublicKey({ name, callerReference: `ref-${name}`, encodedKey, comment: 'contract' });
@@ -76,6 +108,38 @@ describe('KeyGroupRegistry over the CloudFront stand-in', () => {
     expect(await sandbox.registry.getPublicKey(key.id)).toBeUndefined();
     // Already gone: not an error.
     await sandbox.registry.deletePublicKey(key.id);
+  });
+
+  it('deletes a key group with If-Match, refuses one a distribution trusts, and treats a gone one as done', async () => {
+    const key = await create('contract-f');
+    const group = await sandbox.registry.createKeyGroup('contract-group-f', [key.id]);
+    const distribution = await sandbox.clients.cloudfront.send(
+      new CreateDistributionCommand({ DistributionConfig: trusting('contract-dist-f', [group.id]) }),
+    );
+    const distributionId = distribution.Distribution?.Id ?? '';
+    const refused = sandbox.registry.deleteKeyGroup(group);
+    await expect(refused).rejects.toBeInstanceOf(RegistryInUseError);
+    // The message keeps CloudFront's, which is what names the distribution.
+    await expect(refused).rejects.toThrow(distributionId);
+    await sandbox.clients.cloudfront.send(
+      new UpdateDistributionCommand({
+        Id: distributionId,
+        IfMatch: distribution.ETag,
+        DistributionConfig: trusting('contract-dist-f', []),
+      }),
+    );
+
+    const updated = await sandbox.registry.updateKeyGroup(group, [key.id, (await create('contract-g')).id]);
+    // The ETag read before the update is stale now: PreconditionFailed, and the group stays.
+    await expect(sandbox.registry.deleteKeyGroup(group)).rejects.toMatchObject({
+      code: 'ERR_REGISTRY_CONFLICT',
+    });
+    await sandbox.registry.deleteKeyGroup(updated);
+    await expect(sandbox.registry.getKeyGroup(group.id)).rejects.toBeInstanceOf(RegistryNotFoundError);
+    // Already gone: not an error (a retried teardown).
+    await sandbox.registry.deleteKeyGroup(updated);
+    // Its keys are free to delete now.
+    for (const id of updated.items) await sandbox.registry.deletePublicKey(id);
   });
 
   it('refuses a sixth key in a group and an eleventh key in the account with RegistryQuotaError', async () => {
