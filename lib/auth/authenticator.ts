@@ -71,7 +71,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     async authenticate(credentials: Credentials): Promise<Principal> {
       if (config.trustGatewayClaims && credentials.gatewayClaims !== undefined) {
-        return gatewayPrincipal(credentials.gatewayClaims);
+        return gatewayPrincipal(credentials.gatewayClaims, config);
       }
       const authorization = presentValue(credentials.authorization);
       const apiKey = presentValue(credentials.apiKey);
@@ -370,8 +370,8 @@ async function apiKeyPrincipal(source: ApiKeySource, key: string): Promise<Princ
  * against the authorizer's own configuration), so they are trusted as they are; only `sub` is
  * still required, since grants interpolate it.
  */
-function gatewayPrincipal(gatewayClaims: Record<string, unknown>): Principal {
-  const claims = normalizeGatewayClaims(gatewayClaims);
+function gatewayPrincipal(gatewayClaims: Record<string, unknown>, config: AuthConfig): Principal {
+  const claims = normalizeGatewayClaims(gatewayClaims, config.gatewayArrayClaims);
   const sub = claims.sub;
   if (typeof sub !== 'string' || sub.length === 0) {
     throw new AuthError(
@@ -379,29 +379,61 @@ function gatewayPrincipal(gatewayClaims: Record<string, unknown>): Principal {
       'Expected a `sub` claim that is a non-empty string in the API Gateway authorizer claims.',
     );
   }
+  if (config.jwt !== undefined) checkGatewayIssuerAndAudience(gatewayClaims, config.jwt);
   return Object.freeze({ kind: 'gateway', subject: sub, claims: freezeDeep(claims) });
 }
 
 /**
- * API Gateway HTTP APIs hand authorizer claims to the integration as strings, and an array claim
- * (`cognito:groups`, `scp`, an array `aud`) as one string of its items in brackets separated by
- * spaces, like "[admin editors]". Such a string becomes the array again so grants can match its
- * items. UNCONFIRMED: the exact rendering (brackets, single-space separator, how an item holding a
- * space or a bracket is written) is not documented by AWS; it is what payload 2.0 events are
- * reported to carry. A plain string claim that happens to look like "[x y]" is split as well.
+ * API Gateway's JWT authorizer accepts a token whose `client_id` matches a configured audience even
+ * when its `aud` names another API, and it knows nothing of Signet's config. When `auth.jwt` is
+ * configured, the claims must also name its issuer and one of its audiences: in `aud` when the
+ * token has one, else in `client_id` (access tokens of some issuers, Cognito's among them, carry no
+ * `aud`).
  */
-function normalizeGatewayClaims(claims: Record<string, unknown>): Record<string, unknown> {
+function checkGatewayIssuerAndAudience(claims: Record<string, unknown>, jwt: JwtConfig): void {
+  if (claims.iss !== jwt.issuer) {
+    throw new AuthError(
+      'wrong-issuer',
+      `Expected tokens from the issuer ${jwt.issuer}; the authorizer passed another issuer.`,
+    );
+  }
+  const audiences = typeof jwt.audience === 'string' ? [jwt.audience] : jwt.audience;
+  const aud = claims.aud;
+  const presented = aud !== undefined ? (splitRendered(aud) as unknown) : claims.client_id;
+  const values = Array.isArray(presented) ? presented : [presented];
+  if (!values.some((value) => typeof value === 'string' && audiences.includes(value))) {
+    throw new AuthError(
+      'wrong-audience',
+      `Expected a token for the audience ${audiences.join(' or ')}; the authorizer passed one for another.`,
+    );
+  }
+}
+
+/**
+ * API Gateway HTTP APIs hand authorizer claims to the integration as strings, and an array claim as
+ * one string of its items in brackets separated by spaces, like "[admin editors]". Only the claims
+ * the operator lists in `auth.gatewayArrayClaims` become arrays again: the rendering cannot tell an
+ * item holding a space from two items ("[Billing admins]"), and a user-editable string claim could
+ * be written to look like a list. UNCONFIRMED: the exact rendering is not documented by AWS; it is
+ * what payload 2.0 events are reported to carry.
+ */
+function normalizeGatewayClaims(
+  claims: Record<string, unknown>,
+  arrayClaims: readonly string[],
+): Record<string, unknown> {
   const normalized: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(claims)) {
-    normalized[name] =
-      typeof value === 'string' && /^\[[^[\]]*\]$/.test(value)
-        ? value
-            .slice(1, -1)
-            .split(/\s+/)
-            .filter((item) => item.length > 0)
-        : value;
+    normalized[name] = arrayClaims.includes(name) ? splitRendered(value) : value;
   }
   return normalized;
+}
+
+function splitRendered(value: unknown): unknown {
+  if (typeof value !== 'string' || !/^\[[^[\]]*\]$/.test(value)) return value;
+  return value
+    .slice(1, -1)
+    .split(/\s+/)
+    .filter((item) => item.length > 0);
 }
 
 /** A header value that counts as absent when empty or blank (some clients send `x-api-key:` empty). */

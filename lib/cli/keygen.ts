@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fingerprintOf, publicKeyPem } from '../signing/index.ts';
@@ -49,8 +49,11 @@ export function keygen(args: string[], io: CliIo): number {
       ? generateKeyPairSync('rsa', { modulusLength: 2048 })
       : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(privateFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    // `mode` applies only when the file is created: an existing private.pem overwritten with --force
+    // keeps its old permissions unless they are set again.
+    chmodSync(privateFile, 0o600);
     writeFileSync(publicFile, publicKeyPem(publicKey), { mode: 0o644 });
   } catch (cause) {
     throw new EnvironmentError(`Could not write the key files to ${dir}: ${(cause as Error).message}`, {

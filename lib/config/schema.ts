@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { validateRotationTimings } from '../rotation/timings.ts';
+import { describeCookies } from '../signing/cookies.ts';
 
 /**
  * A length of time in whole seconds: a number of seconds, or text like "90s", "5m", "1h", "30d".
@@ -126,6 +127,12 @@ export const authSchema = z.strictObject({
     .optional(),
   /** Take verified claims from an API Gateway JWT authorizer (requestContext.authorizer.jwt.claims). */
   trustGatewayClaims: z.boolean().default(false),
+  /**
+   * Claims that API Gateway hands over as "[a b c]" strings and that grants should read as arrays
+   * (for example `cognito:groups`). Only these are split: the rendering cannot tell an item holding a
+   * space from two items, so a claim is split only where the operator knows its items have none.
+   */
+  gatewayArrayClaims: z.array(z.string().min(1)).default([]),
 });
 
 /**
@@ -143,7 +150,7 @@ export const configSchema = z
   .strictObject({
     defaultProfile: z.string().optional(),
     aws: awsSchema.optional(),
-    auth: authSchema.default({ trustGatewayClaims: false }),
+    auth: authSchema.default({ trustGatewayClaims: false, gatewayArrayClaims: [] }),
     profiles: z.record(
       z
         .string()
@@ -198,6 +205,17 @@ export const configSchema = z
         allowZeroPropagation: config.aws?.endpoints !== undefined,
       })) {
         ctx.addIssue({ code: 'custom', path: ['profiles', name, 'rotation'], message });
+      }
+      try {
+        // The same check the API runs on every cookie it sets: a bad Domain or Path is the
+        // operator's mistake, to be refused at start, not a 400 for every caller.
+        describeCookies([], profile.cookie);
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'cookie'],
+          message: (error as Error).message,
+        });
       }
       if (profile.algorithm === 'ecdsa-p256' && profile.hash === 'sha1') {
         ctx.addIssue({

@@ -67,14 +67,14 @@ export function problemOf(error: unknown): HttpProblem {
   }
   if (error instanceof AuthError) {
     if (error.status === 503) {
-      return new HttpProblem(
-        'keys-unavailable',
-        'The token issuer keys (JWKS) could not be fetched; try again shortly.',
-        {
-          headers: { 'Retry-After': '5' },
-          cause: error,
-        },
-      );
+      const what =
+        error.reason === 'api-keys-unavailable'
+          ? 'The API key list could not be loaded'
+          : 'The token issuer keys (JWKS) could not be fetched';
+      return new HttpProblem('keys-unavailable', `${what}; try again shortly.`, {
+        headers: { 'Retry-After': '5' },
+        cause: error,
+      });
     }
     return new HttpProblem('unauthenticated', error.message, {
       extra: { code: error.code },

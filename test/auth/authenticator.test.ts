@@ -605,18 +605,50 @@ describe('claims from an API Gateway JWT authorizer', () => {
     empty: '[]',
   };
   const trusting = () =>
-    createAuthenticator({ config: config({ trustGatewayClaims: true }), now: () => NOW });
+    createAuthenticator({
+      config: config({ trustGatewayClaims: true, gatewayArrayClaims: ['cognito:groups', 'empty'] }),
+      now: () => NOW,
+    });
 
-  it('trusts them when the mode is on, normalizing bracketed array claims', async () => {
-    const principal = await trusting().authenticate({ gatewayClaims });
+  it('trusts them when the mode is on, splitting only the configured array claims', async () => {
+    const principal = await trusting().authenticate({
+      gatewayClaims: { ...gatewayClaims, nickname: '[admins]', team: 'Billing admins' },
+    });
     expect(principal.kind).toBe('gateway');
     expect(principal.subject).toBe('gw-user');
     expect(principal.claims).toEqual({
       ...gatewayClaims,
       'cognito:groups': ['admins', 'editors'],
       empty: [],
+      // Not listed: a user-editable claim written to look like a list stays a string.
+      nickname: '[admins]',
+      team: 'Billing admins',
     });
     expect(Object.isFrozen(principal.claims)).toBe(true);
+  });
+
+  it("still checks the issuer and audience against Signet's own config", async () => {
+    await expectRefusal(
+      trusting().authenticate({ gatewayClaims: { ...gatewayClaims, iss: 'https://other.example' } }),
+      'wrong-issuer',
+    );
+    // API Gateway accepts a token whose client_id matches even when its aud names another API.
+    await expectRefusal(
+      trusting().authenticate({
+        gatewayClaims: { ...gatewayClaims, aud: 'another-api', client_id: AUDIENCE },
+      }),
+      'wrong-audience',
+    );
+    const { aud: _aud, ...withoutAud } = gatewayClaims;
+    await expect(
+      trusting().authenticate({ gatewayClaims: { ...withoutAud, client_id: AUDIENCE } }),
+    ).resolves.toMatchObject({
+      kind: 'gateway',
+    });
+    await expectRefusal(
+      trusting().authenticate({ gatewayClaims: { ...withoutAud, client_id: 'someone-else' } }),
+      'wrong-audience',
+    );
   });
 
   it('takes them before a bearer token (API Gateway has already verified that token)', async () => {

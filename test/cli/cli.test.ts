@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCloudFrontBase64 } from '../../lib/signing/index.ts';
@@ -38,6 +38,9 @@ describe('signet keygen', () => {
     const again = await runCli(['keygen', '--out', dir]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('--force');
+    chmodSync(join(dir, 'private.pem'), 0o644);
+    expect((await runCli(['keygen', '--out', dir, '--force'])).code).toBe(0);
+    expect(statSync(join(dir, 'private.pem')).mode & 0o777).toBe(0o600);
     const bad = await runCli(['keygen', '--algorithm', 'ed25519', '--out', tempDir()]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Expected --algorithm ecdsa-p256 or rsa-2048; got ed25519');

@@ -106,6 +106,19 @@ describe('config', () => {
     expect(text).toContain('Expected sha256 with ecdsa-p256 keys');
   });
 
+  it('refuses cookie attributes the API could never set, at load time rather than on every request', () => {
+    const text = problemsOf({
+      profiles: {
+        media: {
+          domains: ['media.example.com'],
+          keyRing: { secretId: 'x' },
+          cookie: { domain: 'cloudfront.net', path: '/videos/*' },
+        },
+      },
+    }).join('\n');
+    expect(text).toContain('profiles.media.cookie: Expected a cookie Domain no wider than one distribution');
+  });
+
   it('reads inline JSON, a JSON file, and a YAML file only where a YAML parser is given', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'signet.json'), JSON.stringify(minimal));

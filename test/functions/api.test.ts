@@ -148,7 +148,7 @@ describe('functions/api handler (API Gateway HTTP API, payload 2.0)', () => {
         path: '/v1/signed-urls',
         headers: { 'content-type': 'application/json' },
         body: '{"url":"https://media.example.com/a"}',
-        claims: { sub: 'gateway-user', scope: 'media:read' },
+        claims: { sub: 'gateway-user', scope: 'media:read', iss: issuerUrl, aud: 'signet-lambda' },
       });
     const trusting = await loadHandler(true);
     expect((await trusting(request(), lambdaContext())).statusCode).toBe(200);
