@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import {
   type KeyGroupRegistry,
+  type ListedKeyGroup,
   type RegisteredKeyGroup,
   type RegisteredPublicKey,
   RegistryConflictError,
@@ -64,6 +65,27 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
       marker = response.KeyGroupList?.NextMarker || undefined;
     } while (marker !== undefined);
     return undefined;
+  }
+
+  async listKeyGroups(): Promise<readonly ListedKeyGroup[]> {
+    const groups: ListedKeyGroup[] = [];
+    let marker: string | undefined;
+    do {
+      const response = await this.#client.send(
+        new ListKeyGroupsCommand({ ...(marker === undefined ? {} : { Marker: marker }), MaxItems: 100 }),
+      );
+      for (const item of response.KeyGroupList?.Items ?? []) {
+        const group = item.KeyGroup;
+        if (group?.Id === undefined) continue;
+        groups.push({
+          id: group.Id,
+          name: group.KeyGroupConfig?.Name ?? '',
+          items: group.KeyGroupConfig?.Items ?? [],
+        });
+      }
+      marker = response.KeyGroupList?.NextMarker || undefined;
+    } while (marker !== undefined);
+    return groups;
   }
 
   async createKeyGroup(name: string, items: readonly string[]): Promise<RegisteredKeyGroup> {
@@ -151,6 +173,7 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
           name: item.Name!,
           encodedKey: item.EncodedKey!,
           createdTime: item.CreatedTime?.toISOString() ?? '',
+          ...(item.Comment === undefined ? {} : { comment: item.Comment }),
         });
       }
       marker = response.PublicKeyList?.NextMarker || undefined;
@@ -167,6 +190,7 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
         name: key.PublicKeyConfig!.Name!,
         encodedKey: key.PublicKeyConfig!.EncodedKey!,
         createdTime: key.CreatedTime?.toISOString() ?? '',
+        ...(key.PublicKeyConfig?.Comment === undefined ? {} : { comment: key.PublicKeyConfig.Comment }),
       };
     } catch (error) {
       if (error instanceof NoSuchPublicKey) return undefined;
@@ -197,6 +221,7 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
         name: input.name,
         encodedKey: input.encodedKey,
         createdTime: key.CreatedTime?.toISOString() ?? '',
+        comment: input.comment,
       };
     } catch (error) {
       if (error instanceof PublicKeyAlreadyExists) {

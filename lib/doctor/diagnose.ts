@@ -1,7 +1,13 @@
 import type { Profile } from '../config/index.ts';
 import type { KeyRing } from '../keys/ring.ts';
 import { checkInvariants } from '../rotation/invariants.ts';
-import { findOrphans, fingerprintOfRegistered, type RotationState, rotationDueAt } from '../rotation/plan.ts';
+import {
+  classifySignetKeys,
+  type ForeignKey,
+  fingerprintOfRegistered,
+  type RotationState,
+  rotationDueAt,
+} from '../rotation/plan.ts';
 import type { RegisteredKeyGroup } from '../rotation/registry.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from '../rotation/timings.ts';
 import { parseSigningKey } from '../signing/index.ts';
@@ -95,8 +101,8 @@ function diagnoseProfile(p: ProfileSnapshot, snapshot: DoctorSnapshot, now: Date
   }
 
   const ring = p.ring.status === 'ok' ? p.ring.ring : undefined;
-  if (ring !== undefined) diagnoseRing(add, p, ring, group, snapshot, now);
-  if (group !== undefined) diagnoseGroupSize(add, name, ring, group, profile, now);
+  const foreign = ring === undefined ? [] : diagnoseRing(add, p, ring, group, snapshot, now);
+  if (group !== undefined) diagnoseGroupSize(add, name, ring, group, profile, now, foreign);
   diagnoseDistribution(add, p, ring?.keyGroupId ?? profile.keyGroupId);
   return findings;
 }
@@ -108,7 +114,7 @@ function diagnoseRing(
   group: RegisteredKeyGroup | undefined,
   snapshot: DoctorSnapshot,
   now: Date,
-): void {
+): readonly ForeignKey[] {
   const { name, profile } = p;
   const rotate = `signet rotate --profile ${name}`;
   const revoke = (id: string) => `signet revoke ${id} --profile ${name} --yes`;
@@ -206,6 +212,7 @@ function diagnoseRing(
     }
   }
 
+  let foreign: readonly ForeignKey[] = [];
   if (group !== undefined) {
     const state: RotationState = {
       ring,
@@ -214,6 +221,7 @@ function diagnoseRing(
       now,
       profileName: name,
       profile,
+      ...(snapshot.keyGroups === undefined ? {} : { keyGroups: snapshot.keyGroups }),
     };
     for (const violation of checkInvariants(state)) {
       const keyId = violation.keyId ?? null;
@@ -269,18 +277,21 @@ function diagnoseRing(
           break;
       }
     }
-    for (const orphan of findOrphans(state)) {
+    const ownership = classifySignetKeys(state);
+    for (const orphan of ownership.orphans) {
       const deletable = orphan.deletableAt.getTime() <= nowMs;
       add(
         'warning',
         'ORPHAN_PUBLIC_KEY',
         orphan.key.id,
-        `Public key ${orphan.key.id} (${orphan.key.name}) was created by Signet for this profile but is in no ring${orphan.inGroup ? `, and takes a slot of key group ${group.id}` : ''}: it uses one of the account’s ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys.`,
+        `Public key ${orphan.key.id} (${orphan.key.name}) was created by Signet for this ring but is in no ring key${orphan.inGroup ? `, and takes a slot of key group ${group.id}` : ''}: it uses one of the account’s ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys.`,
         deletable
           ? `Run \`${rotate}\`: it deletes the orphan.`
           : `Leave it until ${orphan.deletableAt.toISOString()} (URLs it may have signed are valid until then); \`${rotate}\` deletes it after that.`,
       );
     }
+    foreign = ownership.foreign;
+    for (const stranger of foreign) reportForeignKey(add, name, stranger);
   }
 
   if (active !== undefined && pending === undefined) {
@@ -355,6 +366,7 @@ function diagnoseRing(
       );
     }
   }
+  return foreign;
 }
 
 function keyGroupIdAsKeyId(add: Add, name: string, id: string, keyGroup: ProfileSnapshot['keyGroup']): void {
@@ -368,6 +380,38 @@ function keyGroupIdAsKeyId(add: Add, name: string, id: string, keyGroup: Profile
   );
 }
 
+/**
+ * Reports a Signet-named key of this profile that is not this ring's. Its remedy never deletes it:
+ * it may be another stage's active key, and deleting it would make every URL that stage signs fail.
+ */
+function reportForeignKey(add: Add, name: string, stranger: ForeignKey): void {
+  const { key } = stranger;
+  const label = `Public key ${key.id} (${key.name})`;
+  if (stranger.reason === 'unclaimed') {
+    add(
+      'warning',
+      'ORPHAN_PUBLIC_KEY',
+      key.id,
+      `${label} is named like a Signet key of profile ${name} but is in no key group and unknown to this ring: perhaps another stage's or stack's crash leftover, which its own rotator adopts or deletes. It uses one of the account’s ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys.`,
+      `Leave it to the stage that made it: run \`signet keys --profile ${name}\` against each stage that uses profile ${name}; Signet never deletes a key no ring of its own knows.`,
+    );
+    return;
+  }
+  const why =
+    stranger.reason === 'other-group'
+      ? `is held by key group ${stranger.groupId}, not this ring's`
+      : stranger.reason === 'other-ring'
+        ? `belongs to another key ring (${key.comment ?? 'named in its comment'})${stranger.groupId === undefined ? '' : `, and shares key group ${stranger.groupId} with this ring`}`
+        : `sits in the adopted key group ${stranger.groupId} and is unknown to this ring: another adopter's`;
+  add(
+    'info',
+    'FOREIGN_PUBLIC_KEY',
+    key.id,
+    `${label} ${why}: another stage or stack uses profile name ${name}. This ring never changes or deletes it.`,
+    'Nothing to do here: the ring that owns it rotates it.',
+  );
+}
+
 function diagnoseGroupSize(
   add: Add,
   name: string,
@@ -375,12 +419,15 @@ function diagnoseGroupSize(
   group: RegisteredKeyGroup,
   profile: Profile,
   now: Date,
+  foreign: readonly ForeignKey[],
 ): void {
   const count = group.items.length;
   if (count < MAX_KEYS_PER_GROUP - 1) return;
   const due = ring === undefined || rotationDue(ring, profile, now);
   const ringIds = new Set(ring?.keys.flatMap((key) => (key.id === undefined ? [] : [key.id])) ?? []);
-  const strangers = group.items.filter((id) => !ringIds.has(id));
+  // Another ring's keys in a shared group are that stage's to rotate: never suggested for removal.
+  const foreignIds = new Set(foreign.map((stranger) => stranger.key.id));
+  const strangers = group.items.filter((id) => !ringIds.has(id) && !foreignIds.has(id));
   const retiring = ring?.keys.filter((key) => key.state === 'retiring' && key.id !== undefined) ?? [];
   const severity: Severity = count >= MAX_KEYS_PER_GROUP && due ? 'error' : 'warning';
   add(

@@ -22,6 +22,8 @@ export type FindingCode =
   | 'PENDING_STUCK'
   | 'RETIRING_OVERDUE'
   | 'ORPHAN_PUBLIC_KEY'
+  /** A Signet-named key of this profile that belongs to another ring (stage or stack): never touched. */
+  | 'FOREIGN_PUBLIC_KEY'
   | 'SHA1_SIGNING'
   | 'KEY_REMOVED_WHILE_VALID'
   | 'ACCOUNT_KEYS_NEAR_LIMIT'

@@ -22,7 +22,8 @@ export interface RingSource {
 /** The ports `readSnapshot` reads through (over the real SDK clients in `signet doctor`). */
 export interface DoctorSources {
   ringSourceFor(profileName: string, profile: Profile): RingSource;
-  readonly registry: Pick<KeyGroupRegistry, 'getKeyGroup' | 'listPublicKeys'>;
+  readonly registry: Pick<KeyGroupRegistry, 'getKeyGroup' | 'listPublicKeys'> &
+    Partial<Pick<KeyGroupRegistry, 'listKeyGroups'>>;
   readonly distributions: DistributionReader;
 }
 
@@ -37,6 +38,7 @@ export async function readSnapshot(
   sources: DoctorSources,
 ): Promise<DoctorSnapshot> {
   const publicKeys = await sources.registry.listPublicKeys();
+  const keyGroups = await sources.registry.listKeyGroups?.();
   const profiles: ProfileSnapshot[] = [];
   for (const name of profileNames) {
     const profile = config.profiles[name];
@@ -47,7 +49,12 @@ export async function readSnapshot(
     const distribution = await readDistribution(sources, profile.distributionId);
     profiles.push({ name, profile, ring, keyGroup, distribution });
   }
-  return { profiles, publicKeys, configuredProfiles: Object.keys(config.profiles).length };
+  return {
+    profiles,
+    publicKeys,
+    ...(keyGroups === undefined ? {} : { keyGroups }),
+    configuredProfiles: Object.keys(config.profiles).length,
+  };
 }
 
 /** Reads one ring, turning "not there" and "not valid" into a {@link RingRead}. */

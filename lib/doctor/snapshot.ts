@@ -1,6 +1,6 @@
 import type { Profile } from '../config/index.ts';
 import type { KeyRing } from '../keys/ring.ts';
-import type { RegisteredKeyGroup, RegisteredPublicKey } from '../rotation/registry.ts';
+import type { ListedKeyGroup, RegisteredKeyGroup, RegisteredPublicKey } from '../rotation/registry.ts';
 import type { DistributionView } from './distribution.ts';
 
 /** What reading a profile's key ring gave. */
@@ -44,6 +44,11 @@ export interface DoctorSnapshot {
   readonly profiles: readonly ProfileSnapshot[];
   /** Every public key of the account (the 10-key quota is per account). */
   readonly publicKeys: readonly RegisteredPublicKey[];
+  /**
+   * Every key group of the account, when the registry could list them: tells a key of another
+   * stage's group from a leftover of this ring's.
+   */
+  readonly keyGroups?: readonly ListedKeyGroup[];
   /** How many profiles the config has (each needs a free key slot to rotate), checked or not. */
   readonly configuredProfiles: number;
 }

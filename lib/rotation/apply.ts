@@ -4,10 +4,11 @@ import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
 import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
 import { RotationError } from './errors.ts';
 import type { GenerateKeyPair } from './keygen.ts';
-import { callerReferenceFor, keyGroupNameFor, publicKeyNameFor } from './names.ts';
-import type { RotationAction } from './plan.ts';
+import { callerReferenceFor, keyGroupNameFor, publicKeyCommentFor, publicKeyNameFor } from './names.ts';
+import { keyGroupNotOursMessage, type RotationAction } from './plan.ts';
 import {
   type KeyGroupRegistry,
+  type ListedKeyGroup,
   type RegisteredKeyGroup,
   type RegisteredPublicKey,
   RegistryConflictError,
@@ -18,6 +19,8 @@ export interface ObservedState {
   readonly versioned: VersionedKeyRing | undefined;
   readonly group: RegisteredKeyGroup | undefined;
   readonly publicKeys: readonly RegisteredPublicKey[];
+  /** Every key group of the account, when read: tells other groups' keys from this ring's. */
+  readonly keyGroups?: readonly ListedKeyGroup[];
 }
 
 /** One change the applier made durable. */
@@ -197,11 +200,12 @@ async function register(
       name: publicKeyNameFor(context.profileName, fingerprint),
       callerReference: callerReferenceFor(fingerprint),
       encodedKey: publicKeyPem(signing.publicKey),
-      comment: `Signet signing key of profile ${context.profileName}`,
+      // Names the ring: the profile name alone does not tell two stages' keys apart (DESIGN §9).
+      comment: publicKeyCommentFor(context.profile.keyRing.secretId),
     });
     keyId = created.id;
   }
-  const added = await ensureInGroup(context, group, keyId);
+  const added = await ensureInGroup(context, group, keyId, ring);
   const next: KeyRing = {
     ...ring,
     keyGroupId: added.id,
@@ -216,6 +220,7 @@ async function ensureInGroup(
   context: ApplyContext,
   group: RegisteredKeyGroup | undefined,
   keyId: string,
+  ring: KeyRing,
 ): Promise<RegisteredKeyGroup> {
   let target = group;
   if (target === undefined) {
@@ -225,10 +230,20 @@ async function ensureInGroup(
       context.onCommit({ transition: `create-key-group:${created.id}`, step: 'trust', keyId });
       return created;
     } catch (error) {
-      // A crashed or concurrent bootstrap created it first: adopt it.
+      // A concurrent run of this ring created it first: adopt it. But only if it holds this key or
+      // another of the ring's: another stage or stack may have created a group of the same name
+      // meanwhile, and joining it would make each rotator delete the other's keys.
       if (!(error instanceof RegistryConflictError)) throw error;
       target = await context.registry.findKeyGroupByName(name);
       if (target === undefined) throw error;
+      const ids = new Set([keyId, ...ring.keys.flatMap((key) => (key.id === undefined ? [] : [key.id]))]);
+      if (!target.items.some((id) => ids.has(id))) {
+        throw new RotationError(
+          'ERR_ROTATION_KEY_GROUP_NOT_OURS',
+          keyGroupNotOursMessage(context.profileName, target.id),
+          { cause: error },
+        );
+      }
     }
   }
   return updateGroup(context, target, (items) => (items.includes(keyId) ? undefined : [...items, keyId]));

@@ -1,4 +1,4 @@
-import { findOrphans, type RotationState } from './plan.ts';
+import { classifySignetKeys, ownKeyGroup, type RotationState } from './plan.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from './timings.ts';
 
 /** Stable codes of the DESIGN §4 invariants. */
@@ -36,10 +36,13 @@ export interface InvariantOptions {
  * Checks the DESIGN §4 invariants on what CloudFront and the ring say now: the active key was in
  * the group for `propagation` before it was activated and is still there; no key that may have
  * signed a still-valid URL left the group; the group holds at most 5 keys; every ring key is in the
- * group and every Signet key of the profile is in the ring. Pure; `state.now` is the clock.
+ * group and every Signet key tied to this ring (see `classifySignetKeys`) is in the ring; a Signet-named
+ * key tied to nothing (perhaps another stage's) is a warning, never an orphan. Pure; `state.now` is the clock.
  */
 export function checkInvariants(state: RotationState, options: InvariantOptions = {}): Violation[] {
-  const { ring, group, publicKeys, now, profile } = state;
+  const { ring, publicKeys, now, profile } = state;
+  // A group found only by name that holds none of the ring's keys is another stage's: not judged as ours.
+  const group = ownKeyGroup(state);
   const violations: Violation[] = [];
   const add = (
     code: ViolationCode,
@@ -127,7 +130,8 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
       );
     }
   }
-  for (const orphan of findOrphans(state)) {
+  const { orphans, foreign } = classifySignetKeys(state);
+  for (const orphan of orphans) {
     if (orphan.inGroup) {
       add(
         'ORPHAN_IN_GROUP',
@@ -142,6 +146,18 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
         'warning',
       );
     }
+  }
+  for (const stranger of foreign) {
+    // Keys another group holds, or that name another ring, are that stage's business; a key that
+    // nothing claims uses the account's quota and may be a crash leftover, so it is worth a look.
+    if (stranger.reason !== 'unclaimed') continue;
+    add(
+      'ORPHAN_PUBLIC_KEY',
+      `Signet key ${stranger.key.id} (${stranger.key.name}) is in no key group and unknown to this ring: ` +
+        "left alone, since it may be another stage's leftover that its own rotator adopts.",
+      stranger.key.id,
+      'warning',
+    );
   }
   return violations;
 }

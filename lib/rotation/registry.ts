@@ -5,6 +5,11 @@ export interface RegisteredPublicKey {
   /** SPKI PEM. */
   readonly encodedKey: string;
   readonly createdTime: string;
+  /**
+   * The comment it was created with. Signet's name the key ring that owns the key
+   * (`publicKeyCommentFor`), which is how two rings sharing one account tell their keys apart.
+   */
+  readonly comment?: string;
 }
 
 /** A key group as CloudFront reports it, with the ETag an update must match. */
@@ -15,6 +20,9 @@ export interface RegisteredKeyGroup {
   readonly etag: string;
 }
 
+/** A key group as ListKeyGroups reports it: no ETag (a Get gives the one an update needs). */
+export type ListedKeyGroup = Omit<RegisteredKeyGroup, 'etag'>;
+
 /**
  * The CloudFront control plane as rotation needs it: public keys and one key group. Named by what
  * it does; the adapter over the real SDK client is `CloudFrontKeyGroupRegistry`.
@@ -24,6 +32,11 @@ export interface KeyGroupRegistry {
   getKeyGroup(id: string): Promise<RegisteredKeyGroup>;
   /** The key group with this name, if any (names are unique per account). */
   findKeyGroupByName(name: string): Promise<RegisteredKeyGroup | undefined>;
+  /**
+   * Every key group of the account (all pages), so rotation can tell a key another group holds
+   * (another stage's, another tool's) from one of its own.
+   */
+  listKeyGroups(): Promise<readonly ListedKeyGroup[]>;
   /**
    * Creates a key group. A group of that name already existing throws {@link RegistryConflictError}
    * (find it by name and adopt it); a quota throws {@link RegistryQuotaError}.

@@ -139,6 +139,10 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
           action = { kind: 'blocked', reason: 'quota-exceeded', message: error.message };
           break;
         }
+        if (error instanceof RotationError && error.code === 'ERR_ROTATION_KEY_GROUP_NOT_OURS') {
+          action = { kind: 'blocked', reason: 'key-group-not-ours', message: error.message };
+          break;
+        }
         if (!(error instanceof KeyRingConflictError || error instanceof RegistryConflictError)) throw error;
         if (attempts >= maxAttempts) {
           throw new RotationError(
@@ -268,20 +272,26 @@ async function canaryHold(
 }
 
 /**
- * Reads what planning needs: the ring, the group it names (or the one to adopt), all public keys.
- * Shared by {@link runRotation} and `revokeKey`, so both plan from the same view.
+ * Reads what planning needs: the ring, the group it names (or the one to adopt, or the one named
+ * `signet-<profile>`, which the planner joins only when it holds one of the ring's keys), every key
+ * group and every public key. Shared by {@link runRotation} and `revokeKey`, so both plan from the
+ * same view.
  */
 export async function observe(
   options: Pick<RunRotationOptions, 'store' | 'registry' | 'profileName' | 'profile' | 'adoptKeyGroupId'>,
 ): Promise<ObservedState> {
   const versioned = await options.store.load();
-  const groupId = versioned?.ring.keyGroupId ?? options.adoptKeyGroupId ?? options.profile.keyGroupId;
-  const group =
-    groupId === undefined
-      ? await options.registry.findKeyGroupByName(keyGroupNameFor(options.profileName))
-      : await getKeyGroup(options.registry, groupId);
+  const keyGroups = await options.registry.listKeyGroups();
+  const name = keyGroupNameFor(options.profileName);
+  const groupId =
+    versioned?.ring.keyGroupId ??
+    options.adoptKeyGroupId ??
+    options.profile.keyGroupId ??
+    keyGroups.find((candidate) => candidate.name === name)?.id;
+  // The list carries no ETag; a Get gives the one an update needs.
+  const group = groupId === undefined ? undefined : await getKeyGroup(options.registry, groupId);
   const publicKeys = await options.registry.listPublicKeys();
-  return { versioned, group, publicKeys };
+  return { versioned, group, publicKeys, keyGroups };
 }
 
 async function getKeyGroup(registry: KeyGroupRegistry, id: string): Promise<RegisteredKeyGroup | undefined> {
@@ -295,7 +305,7 @@ async function getKeyGroup(registry: KeyGroupRegistry, id: string): Promise<Regi
 
 /** The planner's input from what {@link observe} read. */
 export function stateOf(
-  options: Pick<RunRotationOptions, 'profileName' | 'profile'>,
+  options: Pick<RunRotationOptions, 'profileName' | 'profile' | 'adoptKeyGroupId'>,
   observed: ObservedState,
   now: Date,
 ): RotationState {
@@ -306,6 +316,8 @@ export function stateOf(
     now,
     profileName: options.profileName,
     profile: options.profile,
+    ...(options.adoptKeyGroupId === undefined ? {} : { adoptKeyGroupId: options.adoptKeyGroupId }),
+    ...(observed.keyGroups === undefined ? {} : { keyGroups: observed.keyGroups }),
   };
 }
 

@@ -59,7 +59,10 @@ export type TeardownGroupOutcome =
   | 'deleted'
   /** The ring names a group that no longer exists (a retried teardown, or deleted by hand). */
   | 'already-gone'
-  /** Adopted, not created by Signet: left in place without Signet's keys. */
+  /**
+   * Adopted, not created by Signet, or holding keys this ring does not know (another stage adopted
+   * it): left in place without this ring's keys.
+   */
   | 'adopted-retained'
   /** The ring never recorded a group, and none named `signet-<profile>` exists. */
   | 'none';
@@ -95,10 +98,12 @@ export function isTornDown(ring: KeyRing): boolean {
  *
  * Which key group Signet created: the ring has no field saying so, so the rule is the one the
  * bootstrap itself follows. The group the teardown looks at is the ring's `keyGroupId` (else, for a
- * bootstrap interrupted before it recorded one, the adopted id or the group named `signet-<profile>`,
- * as `observe` finds it). It is Signet's when it is named `signet-<profile>` and is not the group the
- * bootstrap was told to adopt (`adoptKeyGroupId` or the profile's `keyGroupId`). An adopted group is
- * left in place with only Signet's keys taken out of it.
+ * bootstrap interrupted before it recorded one, the adopted id or the group named `signet-<profile>`
+ * if it holds one of the ring's keys: the name carries the profile, not the stage, so a group of that
+ * name holding none is another stage's). It is this ring's to delete when it is named
+ * `signet-<profile>`, is not the group the bootstrap was told to adopt (`adoptKeyGroupId` or the
+ * profile's `keyGroupId`), and holds only keys the ring knows. Any other group is left in place with
+ * only this ring's keys taken out of it.
  *
  * Order, so that a crash or CloudFormation's retried Delete at any point converges, and so that a
  * refusal leaves everything as it was:
@@ -162,21 +167,36 @@ async function attempt(options: TearDownOptions, runId: string, attempts: number
 
   // 1. The key group.
   const groupId = ring.keyGroupId ?? adopted;
-  const group =
+  let group =
     groupId === undefined
       ? await registry.findKeyGroupByName(keyGroupNameFor(profileName))
       : await getKeyGroup(registry, groupId);
+  // Found only by name, a group is this ring's only if it holds one of the ring's keys: otherwise it
+  // is another stage's or stack's that happens to share the profile name, and is not touched.
+  if (groupId === undefined && group !== undefined && !group.items.some((id) => ourIds.has(id))) {
+    log.info('teardown: the key group named like this profile holds none of its keys; left alone', {
+      profile: profileName,
+      keyGroupId: group.id,
+    });
+    group = undefined;
+  }
   let outcome: TeardownGroupOutcome;
   if (group === undefined) {
     outcome = groupId === undefined ? 'none' : 'already-gone';
-  } else if (group.id !== adopted && group.name === keyGroupNameFor(profileName)) {
+  } else if (
+    group.id !== adopted &&
+    group.name === keyGroupNameFor(profileName) &&
+    group.items.every((id) => ourIds.has(id))
+  ) {
     await deleteGroup(options, group);
     outcome = 'deleted';
     log.info('teardown: key group deleted', { profile: profileName, keyGroupId: group.id });
   } else {
+    // Adopted, or shared with keys this ring does not know (another stage that adopted it, or a key
+    // added by hand): only this ring's keys leave, so the others keep signing.
     await withdrawFromAdopted(options, group, ourIds);
     outcome = 'adopted-retained';
-    log.info('teardown: adopted key group left in place without Signet keys', {
+    log.info('teardown: adopted or shared key group left in place without Signet keys', {
       profile: profileName,
       keyGroupId: group.id,
     });

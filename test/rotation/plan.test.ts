@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { KeyRing, RingKey } from '../../lib/keys/ring.ts';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
-import { publicKeyNameFor } from '../../lib/rotation/names.ts';
+import { publicKeyCommentFor, publicKeyNameFor } from '../../lib/rotation/names.ts';
 import { planRotation, type RotationState } from '../../lib/rotation/plan.ts';
 import type { RegisteredKeyGroup, RegisteredPublicKey } from '../../lib/rotation/registry.ts';
 import { ringKey } from '../support/rings.ts';
@@ -75,7 +75,8 @@ describe('planRotation: bootstrap', () => {
   });
 
   it('bootstraps into an adopted group that has room', () => {
-    expect(planRotation(state({ now: at(0), group: group(['KEXISTING0001']) }))).toEqual({
+    const adopt = { adoptKeyGroupId: GROUP_ID };
+    expect(planRotation(state({ now: at(0), group: group(['KEXISTING0001']), ...adopt }))).toEqual({
       kind: 'bootstrap',
     });
   });
@@ -88,7 +89,8 @@ describe('planRotation: bootstrap', () => {
   });
 
   it('is blocked when the group to adopt already holds 5 keys', () => {
-    expect(planRotation(state({ now: at(0), group: group(['K1', 'K2', 'K3', 'K4', 'K5']) }))).toMatchObject({
+    const full = group(['K1', 'K2', 'K3', 'K4', 'K5']);
+    expect(planRotation(state({ now: at(0), group: full, adoptKeyGroupId: GROUP_ID }))).toMatchObject({
       kind: 'blocked',
       reason: 'group-full',
     });
@@ -302,15 +304,23 @@ describe('planRotation: introduce', () => {
 describe('planRotation: orphans and broken states', () => {
   const stray = key(2, {});
 
-  it('deletes a Signet key of this profile that no ring holds and no group trusts', () => {
-    const s = steady(at(10));
-    expect(planRotation({ ...s, publicKeys: [...s.publicKeys, registered(stray, 'KSTRAY0000001')] })).toEqual(
-      {
-        kind: 'delete-orphan',
-        keyId: 'KSTRAY0000001',
-        inGroup: false,
-      },
-    );
+  it('deletes a key in no group only when its comment names this ring; an unclaimed one is left alone', () => {
+    const s = { ...steady(at(10)), keyGroups: [group(['KACTIVE000001'])] };
+    const ours = {
+      ...registered(stray, 'KSTRAY0000001'),
+      comment: publicKeyCommentFor(profile.keyRing.secretId),
+    };
+    expect(planRotation({ ...s, publicKeys: [...s.publicKeys, ours] })).toEqual({
+      kind: 'delete-orphan',
+      keyId: 'KSTRAY0000001',
+      inGroup: false,
+    });
+    // Named like this profile's keys but tied to nothing of this ring: perhaps another stage's leftover.
+    const unclaimed = registered(stray, 'KSTRAY0000001');
+    expect(planRotation({ ...s, publicKeys: [...s.publicKeys, unclaimed] })).toEqual({
+      kind: 'none',
+      nextAt: at(TIMINGS.rotateEvery),
+    });
   });
 
   it('leaves keys of other profiles and non-Signet keys alone', () => {

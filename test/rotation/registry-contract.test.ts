@@ -74,6 +74,41 @@ describe('KeyGroupRegistry over the CloudFront stand-in', () => {
     expect(await sandbox.registry.getPublicKey('KNOSUCHKEY0001')).toBeUndefined();
   });
 
+  it('keeps the comment a public key was created with: it names the ring that owns the key', async () => {
+    const encodedKey = pem();
+    const comment = 'Signet signing key; ring signet/prod/media/key-ring';
+    const key = await sandbox.registry.createPublicKey({
+      name: 'contract-commented',
+      callerReference: 'ref-contract-commented',
+      encodedKey,
+      comment,
+    });
+    expect(key.comment).toBe(comment);
+    expect(await sandbox.registry.getPublicKey(key.id)).toMatchObject({ comment });
+    expect((await sandbox.registry.listPublicKeys()).find((k) => k.id === key.id)).toMatchObject({ comment });
+  });
+
+  it('lists every key group of the account with its keys, across pages', async () => {
+    const own = await startRotationSandbox({ cloudfront: { maxKeyGroups: 120 } });
+    try {
+      const key = await own.registry.createPublicKey({
+        name: 'contract-paged',
+        callerReference: 'ref-contract-paged',
+        encodedKey: pem(),
+        comment: 'contract',
+      });
+      expect(await own.registry.listKeyGroups()).toEqual([]);
+      const names = Array.from({ length: 105 }, (_, index) => `contract-paged-${index}`);
+      for (const name of names) await own.registry.createKeyGroup(name, [key.id]);
+      const listed = await own.registry.listKeyGroups();
+      expect(listed.map((group) => group.name).sort()).toEqual([...names].sort());
+      expect(listed.every((group) => group.items.length === 1 && group.items[0] === key.id)).toBe(true);
+      expect(listed[0]).not.toHaveProperty('etag');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('creates, finds and updates a key group with If-Match', async () => {
     const one = await create('contract-b');
     const two = await create('contract-c');
