@@ -158,7 +158,9 @@ function candidateOf(
     if (filled === undefined) return [];
     let pattern: string;
     try {
-      pattern = canonicalResource(filled);
+      // Trusted: a grant pattern comes from Signet's configuration, not from the caller, so the limits
+      // on a caller's resource do not apply (a claim filled in is encoded, never a wildcard).
+      pattern = canonicalResource(filled, { trusted: true });
     } catch {
       continue;
     }

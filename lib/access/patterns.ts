@@ -1,3 +1,4 @@
+import { globMatches, queryGlob, type UrlSections, urlSections } from '../signing/url.ts';
 import { claimForPattern } from './claims.ts';
 import type { Caller } from './types.ts';
 
@@ -42,28 +43,12 @@ export function encodeClaimSegment(value: string): string | undefined {
 }
 
 /** A URL or resource pattern cut where CloudFront's matcher cuts it (as `resourceMatches` does). */
-export interface PatternParts {
-  readonly scheme: string;
-  /** Host and port, as written. */
-  readonly host: string;
-  /** Path and query, the part a `*` may run across. */
-  readonly rest: string;
-  /** The path alone: `rest` up to the first `?` (which a URL parser reads as the query's start). */
-  readonly path: string;
-}
+export type PatternParts = UrlSections;
 
-/** Splits a canonical URL or resource pattern; `undefined` when it has no `scheme://host`. */
+/** Splits a canonical URL or resource pattern (scheme lowercased); `undefined` without `scheme://host`. */
 export function splitPattern(text: string): PatternParts | undefined {
-  const match = /^([^:/]+):\/\/([^/]*)(.*)$/.exec(text);
-  if (match === null) return undefined;
-  const rest = match[3]!;
-  const queryAt = rest.indexOf('?');
-  return {
-    scheme: match[1]!.toLowerCase(),
-    host: match[2]!,
-    rest,
-    path: queryAt === -1 ? rest : rest.slice(0, queryAt),
-  };
+  const sections = urlSections(text);
+  return sections === undefined ? undefined : { ...sections, scheme: sections.scheme.toLowerCase() };
 }
 
 /** Whether a pattern holds a CloudFront wildcard character. */
@@ -73,10 +58,15 @@ export function hasWildcard(text: string): boolean {
 
 /**
  * Whether every URL that `requested` could match is also matched by `granted`: the containment a
- * wildcard resource needs before Signet signs it. A concrete URL is a pattern too (its `?` starting
- * the query is a one-character wildcard in a custom policy), so every requested item goes through
- * this one check. Scheme must be equal, the requested host literal and matched by the granted host,
- * and the rest contained as described at {@link globContains}.
+ * wildcard resource needs before Signet signs it. A concrete URL is a pattern too (in a custom policy
+ * a `*` or `?` in its query is a wildcard), so every requested item goes through this one check.
+ *
+ * Section by section, as `resourceMatches` matches (reference/cloudfront.md §1): the scheme must be
+ * equal; the requested host literal and matched by the granted host; the requested path contained in
+ * the granted path; and the requested query contained in the granted query, where each side's query
+ * is the glob `queryGlob` gives it (its query part; else `*` after a path ending in `*`, so a granted
+ * `/videos/*` covers any requested query; else the empty query). No wildcard reaches across the `?`:
+ * `/public/*.mp4` does not contain `/public/secret.txt?.mp4`. Each containment is {@link globContains}.
  */
 export function patternContains(granted: string, requested: string): boolean {
   const g = splitPattern(granted);
@@ -85,7 +75,8 @@ export function patternContains(granted: string, requested: string): boolean {
   if (g.scheme !== '*' && g.scheme !== r.scheme) return false;
   if (hasWildcard(r.host)) return false;
   if (!globContains(g.host.toLowerCase(), r.host.toLowerCase())) return false;
-  return globContains(g.rest, r.rest);
+  if (!globContains(g.path, r.path)) return false;
+  return globContains(queryGlob(g), queryGlob(r));
 }
 
 /**
@@ -97,35 +88,12 @@ export function patternContains(granted: string, requested: string): boolean {
  * such match maps every expansion of `requested` onto a match of `granted`, so containment holds.
  * The converse fails for a few odd pairs (`??*` does contain `?*?`), which are refused: refusing a
  * safe request is a nuisance, allowing a wider one is a breach.
+ *
+ * That is the signing core's glob matcher with `*` as the one character a `?` does not match (a
+ * granted literal is never `*` or `?`, so it already matches only itself). Its cost is about
+ * (wildcards in `granted` + 1) × length of `requested`, not their product: a long requested resource
+ * or URL against the short grant patterns stays linear.
  */
 export function globContains(granted: string, requested: string): boolean {
-  // The linear-backtracking glob matcher: it stays correct for any per-character predicate, because
-  // the pieces between two stars are fixed-length and the leftmost fit of each is always best.
-  let g = 0;
-  let r = 0;
-  let starG = -1;
-  let starR = 0;
-  while (r < requested.length) {
-    const gc = granted[g];
-    if (gc !== undefined && gc !== '*' && covers(gc, requested[r]!)) {
-      g++;
-      r++;
-    } else if (gc === '*') {
-      starG = g++;
-      starR = r;
-    } else if (starG !== -1) {
-      g = starG + 1;
-      r = ++starR;
-    } else {
-      return false;
-    }
-  }
-  while (granted[g] === '*') g++;
-  return g === granted.length;
-}
-
-function covers(grantedChar: string, requestedChar: string): boolean {
-  if (requestedChar === '*') return false;
-  if (grantedChar === '?') return true;
-  return requestedChar !== '?' && grantedChar === requestedChar;
+  return globMatches(granted, requested, '*');
 }

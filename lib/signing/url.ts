@@ -3,6 +3,20 @@ import { SigningError } from './errors.ts';
 /** CloudFront's limit on the length of a request URL. */
 export const MAX_URL_BYTES = 8192;
 
+/**
+ * The longest caller-supplied wildcard `resource`, in bytes once canonical. A policy's Resource names a
+ * folder or a file pattern, far below this; the limit bounds the work of matching it against a batch
+ * of URLs of up to {@link MAX_URL_BYTES} each.
+ */
+export const MAX_RESOURCE_BYTES = 2048;
+
+/**
+ * The most wildcard characters (`*` and `?` together, the `?` that starts the query not counted) in a
+ * caller-supplied `resource`. Matching costs about one pass over the URL per wildcard, so this bounds
+ * it; real resources use one or two.
+ */
+export const MAX_RESOURCE_WILDCARDS = 16;
+
 /** Query parameters CloudFront reads as the signature: a caller's own parameters may not use these names. */
 export const SIGNING_PARAMETERS: ReadonlySet<string> = new Set([
   'Expires',
@@ -79,9 +93,16 @@ export function assertNoWildcardInCustomResource(href: string): void {
 /**
  * Canonicalizes a custom-policy resource pattern: `http://`, `https://` or `*://`, then a host and
  * path that may hold `*` (any run of characters) and `?` (exactly one). Host and path are serialized
- * as WHATWG would (lowercase host, percent-encoded path) so they compare with canonical URLs.
+ * as WHATWG would (lowercase host, percent-encoded path) so they compare with canonical URLs. As in a
+ * URL, the first `?` after the host starts the query: `/reports/20??/x.pdf` is the path `/reports/20`
+ * with the query `?/x.pdf`, never a path with two one-character wildcards (see {@link resourceMatches}).
+ *
+ * A caller's resource (the default) is also held to {@link MAX_RESOURCE_BYTES} and
+ * {@link MAX_RESOURCE_WILDCARDS}, which bound the cost of matching it against a batch of URLs.
+ * `trusted: true` is for grant patterns from Signet's own configuration, which are short and which a
+ * caller cannot choose; they keep only the {@link MAX_URL_BYTES} limit.
  */
-export function canonicalResource(pattern: string): string {
+export function canonicalResource(pattern: string, options: { trusted?: boolean } = {}): string {
   const match = /^(\*|https?):\/\/(.*)$/i.exec(pattern);
   if (match === null) {
     throw new SigningError(
@@ -123,26 +144,104 @@ export function canonicalResource(pattern: string): string {
     );
   }
   const serialized = `${scheme}://${url.href.slice('https://'.length)}`;
-  if (Buffer.byteLength(serialized) > MAX_URL_BYTES) {
+  const bytes = Buffer.byteLength(serialized);
+  if (bytes > MAX_URL_BYTES) {
     throw new SigningError('ERR_URL_TOO_LONG', `Expected a resource of at most ${MAX_URL_BYTES} bytes.`);
   }
+  if (options.trusted !== true) assertResourceLimits(serialized, bytes);
   return serialized;
 }
 
+/** Refuses a caller's canonical resource over {@link MAX_RESOURCE_BYTES} or {@link MAX_RESOURCE_WILDCARDS}. */
+function assertResourceLimits(serialized: string, bytes: number): void {
+  if (bytes > MAX_RESOURCE_BYTES) {
+    throw new SigningError(
+      'ERR_RESOURCE_TOO_LONG',
+      `Expected a resource of at most ${MAX_RESOURCE_BYTES} bytes once canonical; got ${bytes} bytes. A ` +
+        'wildcard resource names a folder or a file pattern: shorten it (end it with * to cover a folder).',
+    );
+  }
+  // After the scheme (whose `*` is no glob), every `*` and `?` is a wildcard except the first `?`, which
+  // starts the query (a host holds none: canonicalResource refuses it there).
+  const afterScheme = serialized.slice(serialized.indexOf('://') + 3);
+  const wildcards = countWildcards(afterScheme) - (afterScheme.includes('?') ? 1 : 0);
+  if (wildcards > MAX_RESOURCE_WILDCARDS) {
+    throw new SigningError(
+      'ERR_TOO_MANY_WILDCARDS',
+      `Expected at most ${MAX_RESOURCE_WILDCARDS} wildcard characters (* and ? together, the ? that starts the ` +
+        `query not counted) in a resource; got ${wildcards}. Use one * for any run of characters.`,
+    );
+  }
+}
+
+function countWildcards(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) if (text[i] === '*' || text[i] === '?') count++;
+  return count;
+}
+
 /**
- * Whether `resource` (a custom-policy pattern) matches `url`, as the edge decides it: the scheme,
- * then the host (case-insensitive; a `*` there stays inside the host), then path and query together
- * (a trailing `*` on the path covers any query string). Case sensitivity of the host and path is
- * UNCONFIRMED by AWS; Signet treats the host as case-insensitive and the path as case-sensitive.
+ * Whether `resource` (a custom-policy pattern) matches `url`, as the edge decides it. CloudFront's
+ * current documentation matches a policy's Resource section by section: scheme, host, path, query
+ * string (reference/cloudfront.md §1, "Wildcards"); Signet models it so:
+ *
+ * - `"*"` alone matches every URL.
+ * - Scheme: `*` matches any; otherwise equal, case-insensitive.
+ * - Host: a glob, case-insensitive; its `*` stays inside the host and never reaches into the path.
+ * - Path: a glob against the URL's path (up to its first `?`); a `*` here never reaches across the `?`
+ *   into the query, so `/public/*.mp4` does not match `/public/secret.txt?.mp4` (an object outside it).
+ * - Query: the pattern's query part is whatever follows the first `?` after its host (where
+ *   {@link canonicalResource} and the URL parser cut it). With a query part, it is a glob against the
+ *   URL's query (a URL without one has the empty query). Without one, a path ending in `*` covers any
+ *   query string (the documented rule: `/videos/*` matches `/videos/a.mp4?x=1`), and a path that does
+ *   not end in `*` names objects exactly and matches only URLs without a query (`/a/*.mp4` matches
+ *   `/a/b.mp4`, not `/a/b.mp4?x`; write `/a/*.mp4?*` for any query). The second half is Signet's
+ *   reading where the docs say nothing, chosen because it is the narrower one.
+ *
+ * Consequently a `?` meant as a one-character wildcard in a path is read as the start of the query, as
+ * the URL parser always read it: `/v?.mp4` is the path `/v` with the query `.mp4`. `?` is a
+ * one-character wildcard only after the query has started (and in the host, where canonical resources
+ * refuse it). Case sensitivity of the host and path is UNCONFIRMED by AWS; Signet treats the host as
+ * case-insensitive and the path and query as case-sensitive.
  */
 export function resourceMatches(resource: string, url: string): boolean {
   if (resource === '*') return true;
-  const pattern = splitUrl(resource);
-  const target = splitUrl(url);
+  const pattern = urlSections(resource);
+  const target = urlSections(url);
   if (pattern === undefined || target === undefined) return false;
   if (pattern.scheme !== '*' && pattern.scheme.toLowerCase() !== target.scheme.toLowerCase()) return false;
   if (!globMatches(pattern.host.toLowerCase(), target.host.toLowerCase())) return false;
-  return globMatches(pattern.rest, target.rest);
+  if (!globMatches(pattern.path, target.path)) return false;
+  return globMatches(queryGlob(pattern), target.query ?? '');
+}
+
+/** A URL or resource pattern cut into the sections CloudFront matches one by one. */
+export interface UrlSections {
+  /** As written (`*` for any scheme). */
+  readonly scheme: string;
+  /** Host and port, as written: everything after `://` up to the first `/` or `?`. */
+  readonly host: string;
+  /** From the host's end up to the first `?` (for a canonical URL: `/` and more). */
+  readonly path: string;
+  /** What follows the first `?` after the host, or `undefined` when there is no `?`. */
+  readonly query: string | undefined;
+}
+
+/** Cuts `scheme://host/path?query`; `undefined` when the text has no `scheme://`. */
+export function urlSections(text: string): UrlSections | undefined {
+  const match = /^([^:/]+):\/\/([^/?]*)([^?]*)(?:\?(.*))?$/s.exec(text);
+  if (match === null) return undefined;
+  return { scheme: match[1]!, host: match[2]!, path: match[3]!, query: match[4] };
+}
+
+/**
+ * The glob that the query of a URL (empty when it has none) must match for a pattern with these
+ * sections to match it: the pattern's own query part; else `*` (any query) after a path ending in `*`;
+ * else the empty string (no query). {@link resourceMatches} explains the choice.
+ */
+export function queryGlob(pattern: UrlSections): string {
+  if (pattern.query !== undefined) return pattern.query;
+  return pattern.path.endsWith('*') ? '*' : '';
 }
 
 /**
@@ -208,44 +307,126 @@ function parameterName(pair: string): string {
   }
 }
 
-interface UrlParts {
-  scheme: string;
-  host: string;
-  rest: string;
+/**
+ * Whether `text` matches the glob `pattern`: `*` is any run of characters (possibly none), `?` exactly
+ * one character (a UTF-16 code unit; canonical URLs are ASCII), anything else itself.
+ * `unmatchable`, when given, is a character that `?` does not match: access containment passes `*` so
+ * that a granted `?` never absorbs a requested `*` (which stands for any run, not one character).
+ *
+ * The worst case is what matters here: callers choose both the pattern (a `resource`) and up to 100
+ * URLs, and a backtracking matcher costs pattern × text per URL (seconds for 8 KB inputs). Instead the
+ * pattern is cut at each `*` into segments: the first must fit at the start of the text and the last
+ * at its end, and each middle one is taken at its leftmost fit after the one before. Leftmost is
+ * always right when `*` is the only variable-width wildcard (segments have a fixed width): an earlier
+ * fit leaves more text for the segments that follow, and the `*` around it absorbs the difference. A segment without `?` is found with `indexOf`; one
+ * with `?` by {@link findSegment}, which is linear in the text per literal piece of the segment. So
+ * the whole match costs about (number of wildcards + 1) × text length.
+ */
+export function globMatches(pattern: string, text: string, unmatchable?: string): boolean {
+  const segments = pattern.split('*');
+  const first = segments[0]!;
+  if (segments.length === 1) return text.length === first.length && fitsAt(first, text, 0, unmatchable);
+  const last = segments[segments.length - 1]!;
+  const end = text.length - last.length;
+  if (end < first.length) return false;
+  if (!fitsAt(first, text, 0, unmatchable) || !fitsAt(last, text, end, unmatchable)) return false;
+  let from = first.length;
+  for (let i = 1; i < segments.length - 1; i++) {
+    const segment = segments[i]!;
+    if (segment === '') continue;
+    const at = findSegment(segment, text, from, end, unmatchable);
+    if (at === -1) return false;
+    from = at + segment.length;
+  }
+  return true;
 }
 
-function splitUrl(text: string): UrlParts | undefined {
-  const match = /^([^:/]+):\/\/([^/]*)(.*)$/.exec(text);
-  if (match === null) return undefined;
-  return { scheme: match[1]!, host: match[2]!, rest: match[3]! };
+/** Whether the `*`-free glob `segment` matches `text` at `at`, character for character. */
+function fitsAt(segment: string, text: string, at: number, unmatchable: string | undefined): boolean {
+  for (let i = 0; i < segment.length; i++) {
+    const wanted = segment[i]!;
+    const found = text[at + i];
+    if (wanted === '?' ? found === undefined || found === unmatchable : wanted !== found) return false;
+  }
+  return true;
 }
 
 /**
- * Glob match with `*` (any run of characters) and `?` (exactly one), linear-time backtracking. Host
- * and path are matched separately, so a `*` in the host never reaches into the path.
+ * The leftmost `at` in `[from, end - segment.length]` where the `*`-free glob `segment` fits, or -1.
+ * A segment with `?` is cut into its literal pieces; a count per candidate start records how many
+ * pieces occur at their offsets (each piece found in one linear pass, {@link forEachOccurrence}), and
+ * the first start where all do (and, with `unmatchable`, no `?` falls on it) is the answer. Trying each
+ * start with {@link fitsAt} instead would cost segment × text again.
  */
-function globMatches(pattern: string, text: string): boolean {
-  let p = 0;
-  let t = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    const pc = pattern[p];
-    if (pc === '?' || (pc !== undefined && pc !== '*' && pc === text[t])) {
-      p++;
-      t++;
-    } else if (pc === '*') {
-      starP = p++;
-      starT = t;
-    } else if (starP !== -1) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
+function findSegment(
+  segment: string,
+  text: string,
+  from: number,
+  end: number,
+  unmatchable: string | undefined,
+): number {
+  const lastStart = end - segment.length;
+  if (lastStart < from) return -1;
+  if (!segment.includes('?')) {
+    const at = text.indexOf(segment, from);
+    return at !== -1 && at <= lastStart ? at : -1;
+  }
+  const pieces: { text: string; offset: number }[] = [];
+  const singles: number[] = [];
+  for (const run of segment.matchAll(/[^?]+|\?/g)) {
+    if (run[0] === '?') singles.push(run.index);
+    else pieces.push({ text: run[0], offset: run.index });
+  }
+  const hits = new Uint32Array(lastStart - from + 1);
+  for (const piece of pieces) {
+    forEachOccurrence(piece.text, text, from + piece.offset, lastStart + piece.offset, (at) => {
+      hits[at - piece.offset - from]!++;
+    });
+  }
+  // Where `?` may not match a character, mark the starts that would put a `?` on one: each such
+  // character rules out one start per `?`, so this costs at most (`?` count) × (text searched).
+  const blocked = unmatchable === undefined ? undefined : new Uint8Array(hits.length);
+  if (blocked !== undefined) {
+    for (let at = from; at < end; at++) {
+      if (text[at] !== unmatchable) continue;
+      for (const offset of singles) {
+        const start = at - offset;
+        if (start >= from && start <= lastStart) blocked[start - from] = 1;
+      }
     }
   }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
+  for (let i = 0; i < hits.length; i++) {
+    if (hits[i] === pieces.length && blocked?.[i] !== 1) return from + i;
+  }
+  return -1;
+}
+
+/**
+ * Calls `found` with every start in `[first, last]` where `needle` occurs in `haystack`, overlapping
+ * occurrences included. Knuth-Morris-Pratt: one pass, never revisiting a character, whatever repeats.
+ */
+function forEachOccurrence(
+  needle: string,
+  haystack: string,
+  first: number,
+  last: number,
+  found: (at: number) => void,
+): void {
+  const border = new Int32Array(needle.length);
+  for (let i = 1, k = 0; i < needle.length; i++) {
+    while (k > 0 && needle[i] !== needle[k]) k = border[k - 1]!;
+    if (needle[i] === needle[k]) k++;
+    border[i] = k;
+  }
+  const stop = Math.min(haystack.length, last + needle.length);
+  for (let i = first, k = 0; i < stop; i++) {
+    while (k > 0 && haystack[i] !== needle[k]) k = border[k - 1]!;
+    if (haystack[i] === needle[k]) k++;
+    if (k === needle.length) {
+      found(i - needle.length + 1);
+      k = border[k - 1]!;
+    }
+  }
 }
 
 function truncate(text: string): string {

@@ -307,21 +307,119 @@ describe('authorize: wildcard resources', () => {
     );
   });
 
-  it('treats ? as exactly one character on both sides', () => {
+  it('treats ? in a query part as exactly one character on both sides', () => {
     const reports = profileWith([
-      { when: { claims: { role: 'auditor' } }, resources: [`${MEDIA}/reports/20??/summary.pdf`] },
+      { when: { claims: { role: 'auditor' } }, resources: [`${MEDIA}/reports/summary.pdf?year=20??`] },
     ]);
     const auditor = user('carol', { role: 'auditor' });
     const askReports = (urls: string[], resource?: string) =>
       authorize({ profileName: 'media', profile: reports, caller: auditor, urls, resource, ttlSeconds: 60 });
-    expect(askReports([`${MEDIA}/reports/2024/summary.pdf`]).grantIndex).toBe(0);
-    expect(askReports([], `${MEDIA}/reports/202?/summary.pdf`).grantIndex).toBe(0);
-    for (const url of [`${MEDIA}/reports/202/summary.pdf`, `${MEDIA}/reports/20245/summary.pdf`]) {
+    expect(askReports([`${MEDIA}/reports/summary.pdf?year=2024`]).grantIndex).toBe(0);
+    expect(askReports([], `${MEDIA}/reports/summary.pdf?year=202?`).grantIndex).toBe(0);
+    for (const url of [
+      `${MEDIA}/reports/summary.pdf?year=202`,
+      `${MEDIA}/reports/summary.pdf?year=20245`,
+      `${MEDIA}/reports/summary.pdf`,
+    ]) {
       expectDenied(() => askReports([url]), 'ERR_RESOURCE_NOT_GRANTED');
     }
-    for (const resource of [`${MEDIA}/reports/20*/summary.pdf`, `${MEDIA}/reports/2024/*.pdf`]) {
+    for (const resource of [`${MEDIA}/reports/summary.pdf?year=20*`, `${MEDIA}/reports/*.pdf?year=2024`]) {
       expectDenied(() => askReports([], resource), 'ERR_RESOURCE_NOT_GRANTED');
     }
+  });
+
+  it('reads a ? in a grant path as the start of the query, as the URL parser does', () => {
+    // /reports/20??/summary.pdf is the path /reports/20 with the query ?/summary.pdf: not a path wildcard.
+    const reports = profileWith([
+      { when: { claims: { role: 'auditor' } }, resources: [`${MEDIA}/reports/20??/summary.pdf`] },
+    ]);
+    const auditor = user('carol', { role: 'auditor' });
+    const askReports = (urls: string[]) =>
+      authorize({ profileName: 'media', profile: reports, caller: auditor, urls, ttlSeconds: 60 });
+    expectDenied(() => askReports([`${MEDIA}/reports/2024/summary.pdf`]), 'ERR_RESOURCE_NOT_GRANTED');
+    expect(askReports([`${MEDIA}/reports/20?x/summary.pdf`]).grantIndex).toBe(0);
+  });
+
+  it("refuses a caller resource over the limits with the signing core's error, and keeps grants exempt", () => {
+    const refusal = (resource: string) => {
+      try {
+        ask(alice, [], { resource });
+      } catch (error) {
+        return error instanceof SigningError ? error.code : error;
+      }
+      return 'allowed';
+    };
+    expect(refusal(`${MEDIA}/videos/*${'a'.repeat(3_900)}b`)).toBe('ERR_RESOURCE_TOO_LONG');
+    expect(refusal(`${MEDIA}/videos/${'*a'.repeat(17)}`)).toBe('ERR_TOO_MANY_WILDCARDS');
+    // A grant from configuration with more wildcards than a caller may send still applies.
+    const many = profileWith([
+      { when: { claims: { scope: 'media:read' } }, resources: [`${MEDIA}/${'*/'.repeat(20)}*.mp4`] },
+    ]);
+    const url = `${MEDIA}/${'d/'.repeat(20)}a.mp4`;
+    expect(
+      authorize({ profileName: 'media', profile: many, caller: alice, urls: [url], ttlSeconds: 60 })
+        .grantIndex,
+    ).toBe(0);
+  });
+});
+
+describe('authorize: no wildcard reaches across the ? into the query', () => {
+  const exploits = profileWith([
+    { when: { claims: { scope: 'a' } }, resources: [`${MEDIA}/public/*.mp4`] },
+    { when: { claims: { scope: 'b' } }, resources: [`${MEDIA}/*/public/*`] },
+    { when: { claims: { scope: 'c' } }, resources: [`${MEDIA}/users/{sub}/*`] },
+    { when: { claims: { scope: 'd' } }, resources: [`${MEDIA}/search?q=*`] },
+  ]);
+  const askAs = (scope: string, urls: string[], resource?: string) =>
+    authorize({
+      profileName: 'media',
+      profile: exploits,
+      caller: user('alice', { scope }),
+      urls,
+      resource,
+      ttlSeconds: 60,
+    });
+
+  it.each([
+    ['a', `${MEDIA}/public/secret.txt?.mp4`],
+    ['a', `${MEDIA}/public/../private/secret.txt?.mp4`],
+    ['b', `${MEDIA}/admin/payroll.csv?x=/public/`],
+    ['b', `${MEDIA}/private/secret.pdf?/public/x`],
+    ['c', `${MEDIA}/users/alice?/x`],
+    ['d', `${MEDIA}/search/secret?q=1`],
+  ])('denies the exploit (scope %s) %s', (scope, url) => {
+    expectDenied(() => askAs(scope, [url]), 'ERR_RESOURCE_NOT_GRANTED', 'is not inside any resource granted');
+  });
+
+  it('denies the same through a wildcard resource', () => {
+    for (const [scope, resource] of [
+      ['a', `${MEDIA}/public/secret.txt?*.mp4`],
+      ['a', `${MEDIA}/public/*?*`],
+      ['b', `${MEDIA}/admin/*?x=/public/*`],
+      ['d', `${MEDIA}/search*?q=*`],
+    ] as const) {
+      expectDenied(() => askAs(scope, [], resource), 'ERR_RESOURCE_NOT_GRANTED');
+    }
+  });
+
+  it('still allows what the grants cover', () => {
+    // A trailing * on the granted path covers any query string.
+    expect(askAs('c', [`${MEDIA}/users/alice/a.mp4?x=1`]).grantIndex).toBe(2);
+    expect(askAs('c', [], `${MEDIA}/users/alice/*`).grantIndex).toBe(2);
+    expect(askAs('c', [], `${MEDIA}/users/alice/a/*?v=*`).grantIndex).toBe(2);
+    expect(askAs('b', [`${MEDIA}/x/public/a.pdf?page=2`]).grantIndex).toBe(1);
+    // A granted path that does not end in * names objects exactly: without a query.
+    expect(askAs('a', [`${MEDIA}/public/b.mp4`]).grantIndex).toBe(0);
+    expect(askAs('a', [`${MEDIA}/public/x/b.mp4`]).grantIndex).toBe(0);
+    expect(askAs('a', [], `${MEDIA}/public/*/b.mp4`).grantIndex).toBe(0);
+    expectDenied(() => askAs('a', [`${MEDIA}/public/b.mp4?x`]), 'ERR_RESOURCE_NOT_GRANTED');
+    // A requested trailing * covers every query: only a grant that covers every query contains it.
+    expectDenied(() => askAs('a', [], `${MEDIA}/public/b*`), 'ERR_RESOURCE_NOT_GRANTED');
+    // A grant with an explicit query part: path against path, query against query.
+    expect(askAs('d', [`${MEDIA}/search?q=cats`]).grantIndex).toBe(3);
+    expect(askAs('d', [], `${MEDIA}/search?q=c*`).grantIndex).toBe(3);
+    expectDenied(() => askAs('d', [`${MEDIA}/search?lang=en&q=cats`]), 'ERR_RESOURCE_NOT_GRANTED');
+    expectDenied(() => askAs('d', [`${MEDIA}/search`]), 'ERR_RESOURCE_NOT_GRANTED');
   });
 });
 

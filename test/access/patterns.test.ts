@@ -43,6 +43,32 @@ describe('patternContains', () => {
   it('keeps a * in the host from reaching into the path', () => {
     expect(patternContains('https://media*/v/*', 'https://media.example.com/x/v/a')).toBe(false);
   });
+
+  it.each([
+    // No * reaches across the ? into the query (the review's exploits).
+    [`${MEDIA}/public/*.mp4`, `${MEDIA}/public/secret.txt?.mp4`, false],
+    [`${MEDIA}/*/public/*`, `${MEDIA}/admin/payroll.csv?x=/public/`, false],
+    // A granted trailing * on the path covers any requested query, concrete or wildcard.
+    [`${MEDIA}/videos/*`, `${MEDIA}/videos/a.mp4?x=1`, true],
+    [`${MEDIA}/videos/*`, `${MEDIA}/videos/a/*`, true],
+    [`${MEDIA}/videos/*`, `${MEDIA}/videos/a.mp4?*`, true],
+    [`${MEDIA}/videos/*`, `${MEDIA}/videos?x=/videos/a`, false],
+    // A granted path without a trailing * and no query part: no query at all.
+    [`${MEDIA}/a/*.mp4`, `${MEDIA}/a/b.mp4`, true],
+    [`${MEDIA}/a/*.mp4`, `${MEDIA}/a/b.mp4?x`, false],
+    [`${MEDIA}/a/*.mp4`, `${MEDIA}/a/b*`, false],
+    [`${MEDIA}/a/*.mp4`, `${MEDIA}/a/b.mp4?`, true],
+    // A granted query part: path within path, query within query.
+    [`${MEDIA}/a/*.mp4?*`, `${MEDIA}/a/b.mp4?x`, true],
+    [`${MEDIA}/a/*.mp4?*`, `${MEDIA}/a/x/*.mp4`, true],
+    [`${MEDIA}/a/*.mp4?*`, `${MEDIA}/a/*`, false],
+    [`${MEDIA}/search?q=*`, `${MEDIA}/search?q=a*`, true],
+    [`${MEDIA}/search?q=*`, `${MEDIA}/search?*`, false],
+    [`${MEDIA}/search?q=*`, `${MEDIA}/search*`, false],
+    [`${MEDIA}/search?q=*`, `${MEDIA}/search`, false],
+  ])('section by section: %s contains %s: %s', (granted, requested, expected) => {
+    expect(patternContains(granted, requested)).toBe(expected);
+  });
 });
 
 describe('interpolatePattern', () => {

@@ -1,12 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AccessError, authorize, type Caller, globContains } from '../../lib/access/index.ts';
+import {
+  AccessError,
+  authorize,
+  type Caller,
+  globContains,
+  patternContains,
+} from '../../lib/access/index.ts';
 import { SigningError } from '../../lib/signing/errors.ts';
-import { canonicalResource, canonicalUrl, resourceMatches } from '../../lib/signing/url.ts';
+import { canonicalResource, canonicalUrl } from '../../lib/signing/url.ts';
+import { cloudFrontMatches, globRegExp } from '../signing/helpers.ts';
 import { MEDIA, profileWith } from './helpers.ts';
 
 // Property tests for DESIGN section 5: nothing outside a grant is ever authorized, whatever the path
 // tricks, hosts, schemes and claims. Each property runs a few hundred cases (well under a second each).
+// CloudFront's matching is the test side's own model (`cloudFrontMatches`: section by section, scheme,
+// host, path, query), never the code under test.
 
 const RUNS = { numRuns: 400 };
 
@@ -168,7 +177,7 @@ describe('property: nothing outside a grant is ever authorized', () => {
         for (const url of urls) {
           const href = canonicalUrl(url);
           // CloudFront's own matching, against the patterns the decision names.
-          expect(decision.resources.some((pattern) => resourceMatches(pattern, href))).toBe(true);
+          expect(decision.resources.some((pattern) => cloudFrontMatches(pattern, href))).toBe(true);
           expect(href.startsWith(`${MEDIA}/`)).toBe(true);
           const segments = decodedTwice(href);
           // No segment that decodes (once or twice) to a dot segment, a slash or a backslash.
@@ -216,12 +225,18 @@ describe('property: nothing outside a grant is ever authorized', () => {
         fc.array(token, { maxLength: 6 }),
       )
       .map(([prefix, tokens]) => `${MEDIA}${prefix}${tokens.join('')}`);
-    const fill = fc.string({
-      unit: fc.constantFrom('a', '/', '.', '..', '?', '*', '%2f', 'b', 'é'),
+    // Path fills hold no ? (it would start the query); query fills may.
+    const pathFill = fc.string({
+      unit: fc.constantFrom('a', '/', '.', '..', '*', '%2f', 'b', 'é'),
       maxLength: 4,
     });
-    const fills = fc.array(fill, { minLength: 1, maxLength: 12 });
+    const queryFill = fc.string({
+      unit: fc.constantFrom('a', '/', '?', '*', '=', '&', '.mp4'),
+      maxLength: 4,
+    });
+    const fills = fc.array(fc.tuple(pathFill, queryFill), { minLength: 1, maxLength: 12 });
     let allowed = 0;
+    let checked = 0;
     fc.assert(
       fc.property(resource, fills, (pattern, choices) => {
         const decision = tryAuthorize({ caller: caller('alice'), urls: [], resource: pattern });
@@ -229,14 +244,11 @@ describe('property: nothing outside a grant is ever authorized', () => {
         allowed++;
         const canonical = canonicalResource(pattern);
         for (let sample = 0; sample < 4; sample++) {
-          let next = sample;
-          const pick = () => choices[next++ % choices.length]!;
-          // A concrete URL R matches: each * becomes any run, each ? exactly one character.
-          const concrete = canonical.replace(/[*?]/g, (wildcard) =>
-            wildcard === '*' ? pick() : pick().slice(0, 1) || 'z',
-          );
-          expect(resourceMatches(canonical, concrete)).toBe(true);
-          expect(decision.resources.some((granted) => resourceMatches(granted, concrete))).toBe(true);
+          const concrete = concreteUrl(canonical, choices, sample);
+          // The generator's own check: the concrete URL is one the requested resource matches.
+          expect(cloudFrontMatches(canonical, concrete)).toBe(true);
+          checked++;
+          expect(decision.resources.some((granted) => cloudFrontMatches(granted, concrete))).toBe(true);
           const rest = concrete.slice(MEDIA.length);
           expect(rest.startsWith('/videos/') || rest.startsWith('/users/alice/')).toBe(true);
         }
@@ -244,6 +256,55 @@ describe('property: nothing outside a grant is ever authorized', () => {
       RUNS,
     );
     expect(allowed).toBeGreaterThan(20);
+    expect(checked).toBeGreaterThan(80);
+  });
+
+  it('patternContains is sound section by section: what the requested pattern matches, the grant matches', () => {
+    const path = fc
+      .array(fc.constantFrom('/', 'a', 'b', '*', '.mp4', 'public'), { maxLength: 5 })
+      .map((tokens) => `/${tokens.join('')}`);
+    const query = fc.option(
+      fc
+        .array(fc.constantFrom('a', '=', '&', '*', '?', 'x=1', '.mp4'), { maxLength: 4 })
+        .map((t) => t.join('')),
+      { nil: undefined },
+    );
+    const pattern = fc
+      .tuple(path, query)
+      .map(([p, q]) => (q === undefined ? `${MEDIA}${p}` : `${MEDIA}${p}?${q}`));
+    const pathFill = fc.string({ unit: fc.constantFrom('a', '/', 'b', '.mp4', 'public'), maxLength: 3 });
+    const queryFill = fc.string({
+      unit: fc.constantFrom('a', '?', '=', '&', 'x=1', '.mp4', '/'),
+      maxLength: 3,
+    });
+    const fills = fc.array(fc.tuple(pathFill, queryFill), { minLength: 1, maxLength: 10 });
+    // Half the grants are unrelated patterns, half a prefix of the requested pattern then * (often
+    // containing it, so that the property does not hold vacuously).
+    const pairs = pattern.chain((requested) =>
+      fc.tuple(
+        fc.oneof(
+          pattern,
+          fc
+            .nat({ max: requested.length - MEDIA.length - 1 })
+            .map((cut) => `${requested.slice(0, MEDIA.length + 1 + cut)}*`),
+        ),
+        fc.constant(requested),
+      ),
+    );
+    let contained = 0;
+    fc.assert(
+      fc.property(pairs, fills, ([granted, requested], choices) => {
+        if (!patternContains(granted, requested)) return;
+        contained++;
+        for (let sample = 0; sample < 3; sample++) {
+          const concrete = concreteUrl(requested, choices, sample);
+          expect(cloudFrontMatches(requested, concrete)).toBe(true);
+          expect(cloudFrontMatches(granted, concrete)).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(contained).toBeGreaterThan(500);
   });
 
   it('globContains is sound: whatever the requested glob matches, the granted glob matches', () => {
@@ -263,7 +324,7 @@ describe('property: nothing outside a grant is ever authorized', () => {
           const concrete = requested.replace(/[*?]/g, (wildcard) =>
             wildcard === '*' ? pick() : pick().slice(0, 1) || 'c',
           );
-          expect(resourceMatches(`https://h/${granted}`, `https://h/${concrete}`)).toBe(true);
+          expect(globRegExp(granted).test(concrete)).toBe(true);
         },
       ),
       { numRuns: 2000 },
@@ -271,3 +332,23 @@ describe('property: nothing outside a grant is ever authorized', () => {
     expect(contained).toBeGreaterThan(20);
   });
 });
+
+/**
+ * A concrete URL that the resource pattern matches, section by section: each `*` of the path becomes a
+ * run and each `?` one character, none of them a `?` (which would start the query); the query part's
+ * wildcards likewise, where a `?` is an ordinary character; and a path ending in `*` with no query part
+ * gets some query (that rule's whole point). `sample` varies the choices.
+ */
+function concreteUrl(pattern: string, choices: readonly [string, string][], sample: number): string {
+  const cut = /^([^:/]+:\/\/[^/?]*)([^?]*)(?:\?([\s\S]*))?$/.exec(pattern)!;
+  const [, origin, path, query] = cut as unknown as [string, string, string, string?];
+  let next = sample;
+  const pick = (side: 0 | 1) => choices[next++ % choices.length]![side];
+  const fill = (glob: string, side: 0 | 1) =>
+    glob.replace(/[*?]/g, (wildcard) => (wildcard === '*' ? pick(side) : pick(side).slice(0, 1) || 'z'));
+  const concretePath = fill(path, 0);
+  if (query !== undefined) return `${origin}${concretePath}?${fill(query, 1)}`;
+  if (!path.endsWith('*')) return `${origin}${concretePath}`;
+  const extra = pick(1);
+  return extra === '' ? `${origin}${concretePath}` : `${origin}${concretePath}?${extra}`;
+}

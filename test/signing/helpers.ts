@@ -94,3 +94,63 @@ export function expectRefusal(run: () => unknown, code: string, ...fragments: (s
     else expect(message).toMatch(fragment);
   }
 }
+
+// ---- an independent model of CloudFront's wildcard matching (reference/cloudfront.md §1) ---------------
+
+/**
+ * The glob as a regular expression, for the test side only: `*` any run, `?` one character (not
+ * `unmatchable`, when given), anything else literal. Written apart from `globMatches` so that the
+ * matcher is not checked against itself.
+ */
+export function globRegExp(glob: string, flags = '', unmatchable?: string): RegExp {
+  const one = unmatchable === undefined ? '[\\s\\S]' : `[^${unmatchable.replace(/[\]\\^-]/g, '\\$&')}]`;
+  const body = [...glob]
+    .map((char) =>
+      char === '*' ? '[\\s\\S]*' : char === '?' ? one : char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'),
+    )
+    .join('');
+  return new RegExp(`^${body}$`, flags);
+}
+
+/**
+ * The plain definition of a glob match, by dynamic programming over (pattern, text) positions:
+ * quadratic, fine for the small inputs of property tests.
+ */
+export function simpleGlobMatches(pattern: string, text: string, unmatchable?: string): boolean {
+  // row[j]: whether pattern[0..i) matches text[0..j).
+  let row = Array.from({ length: text.length + 1 }, (_, j) => j === 0);
+  for (const char of pattern) {
+    const next = new Array<boolean>(text.length + 1).fill(false);
+    next[0] = char === '*' && row[0]!;
+    for (let j = 1; j <= text.length; j++) {
+      const found = text[j - 1]!;
+      if (char === '*') next[j] = row[j]! || next[j - 1]!;
+      else if (char === '?') next[j] = row[j - 1]! && found !== unmatchable;
+      else next[j] = row[j - 1]! && found === char;
+    }
+    row = next;
+  }
+  return row[text.length]!;
+}
+
+/**
+ * Whether CloudFront lets a policy with Resource `pattern` serve `url`, as Signet reads the current
+ * docs: section by section. Scheme (`*` any), host (case-insensitive glob), path (glob, up to the first
+ * `?`), query (the pattern's query part as a glob against the URL's query, empty when it has none; with
+ * no query part, any query after a path ending in `*`, else no query). `"*"` alone matches everything.
+ */
+export function cloudFrontMatches(pattern: string, url: string): boolean {
+  if (pattern === '*') return true;
+  const cut = (text: string) => /^([^:/]+):\/\/([^/?]*)([^?]*)(\?[\s\S]*)?$/.exec(text);
+  const p = cut(pattern);
+  const u = cut(url);
+  if (p === null || u === null) return false;
+  const [, pScheme, pHost, pPath, pQuery] = p as unknown as [string, string, string, string, string?];
+  const [, uScheme, uHost, uPath, uQuery] = u as unknown as [string, string, string, string, string?];
+  if (pScheme !== '*' && pScheme.toLowerCase() !== uScheme.toLowerCase()) return false;
+  if (!globRegExp(pHost, 'i').test(uHost)) return false;
+  if (!globRegExp(pPath).test(uPath)) return false;
+  const urlQuery = uQuery === undefined ? '' : uQuery.slice(1);
+  if (pQuery !== undefined) return globRegExp(pQuery.slice(1)).test(urlQuery);
+  return pPath.endsWith('*') || urlQuery === '';
+}

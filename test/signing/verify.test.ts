@@ -582,11 +582,40 @@ describe('verifyRequest: wildcard semantics', () => {
     expect(allowed('https://media.example.com/*.mp4', 'https://media.example.com/a/b/c.mp3')).toBe(false);
   });
 
-  it('? matches exactly one character', () => {
-    const resource = 'https://media.example.com/v?.mp4';
-    expect(allowed(resource, 'https://media.example.com/v1.mp4')).toBe(true);
-    expect(allowed(resource, 'https://media.example.com/v10.mp4')).toBe(false);
-    expect(allowed(resource, 'https://media.example.com/v.mp4')).toBe(false);
+  it('? matches exactly one character (in the query: in a path the first ? starts the query)', () => {
+    const resource = 'https://media.example.com/v.mp4?q=?';
+    expect(allowed(resource, 'https://media.example.com/v.mp4?q=1')).toBe(true);
+    expect(allowed(resource, 'https://media.example.com/v.mp4?q=10')).toBe(false);
+    expect(allowed(resource, 'https://media.example.com/v.mp4?q=')).toBe(false);
+    expect(allowed('https://media.example.com/v?.mp4', 'https://media.example.com/v1.mp4')).toBe(false);
+  });
+
+  it('matches section by section: a * in the path never reaches across the ? into the query', () => {
+    // The review's exploits: each URL names an object outside the resource.
+    expect(
+      allowed('https://media.example.com/public/*.mp4', 'https://media.example.com/public/secret.txt?.mp4'),
+    ).toBe(false);
+    expect(
+      allowed(
+        'https://media.example.com/*/public/*',
+        'https://media.example.com/admin/payroll.csv?x=/public/',
+      ),
+    ).toBe(false);
+    expect(allowed('https://media.example.com/*/public/*', 'https://media.example.com/a/public/b?x=1')).toBe(
+      true,
+    );
+  });
+
+  it('a path not ending in * matches only URLs without a query, unless the resource has a query part', () => {
+    expect(allowed('https://media.example.com/a/*.mp4', 'https://media.example.com/a/b.mp4')).toBe(true);
+    expect(allowed('https://media.example.com/a/*.mp4', 'https://media.example.com/a/b.mp4?x')).toBe(false);
+    expect(allowed('https://media.example.com/a/*.mp4?*', 'https://media.example.com/a/b.mp4?x')).toBe(true);
+    expect(allowed('https://media.example.com/search?q=*', 'https://media.example.com/search?q=a')).toBe(
+      true,
+    );
+    expect(allowed('https://media.example.com/search?q=*', 'https://media.example.com/search?p=a')).toBe(
+      false,
+    );
   });
 
   it('a * in the host matches within the host and does not reach into the path', () => {
