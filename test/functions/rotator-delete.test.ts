@@ -2,7 +2,6 @@
 // the real SDK clients and adapters: retained by default, torn down with DeleteKeysOnDelete 'true'.
 import {
   CreateDistributionCommand,
-  type DistributionConfig,
   GetDistributionConfigCommand,
   UpdateDistributionCommand,
 } from '@aws-sdk/client-cloudfront';
@@ -12,6 +11,7 @@ import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ri
 import { parseConfig } from '../../lib/config/index.ts';
 import { isSignetKeyNameOf, noRotationMetrics, silentRotationLog } from '../../lib/rotation/index.ts';
 import type { RegisteredKeyGroup } from '../../lib/rotation/registry.ts';
+import { distributionTrusting } from '../support/distributions.ts';
 import { FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
 import { type RotationSandbox, sdkClients, startRotationSandbox } from '../support/rotation-sandbox.ts';
 
@@ -121,32 +121,6 @@ async function foreignKey(name: string) {
   });
 }
 
-function distributionConfig(reference: string, keyGroups: string[]): DistributionConfig {
-  return {
-    CallerReference: reference,
-    Comment: '',
-    Enabled: true,
-    Origins: {
-      Quantity: 1,
-      Items: [
-        {
-          Id: 'origin',
-          DomainName: 'origin.example.com',
-          CustomOriginConfig: { HTTPPort: 80, HTTPSPort: 443, OriginProtocolPolicy: 'http-only' },
-        },
-      ],
-    },
-    DefaultCacheBehavior: {
-      TargetOriginId: 'origin',
-      ViewerProtocolPolicy: 'redirect-to-https',
-      TrustedKeyGroups:
-        keyGroups.length === 0
-          ? { Enabled: false, Quantity: 0 }
-          : { Enabled: true, Quantity: keyGroups.length, Items: keyGroups },
-    },
-  };
-}
-
 describe('custom resource Delete', () => {
   it('with DeleteKeysOnDelete "true", deletes the key group and Signet keys and records them in history; a retry succeeds', async () => {
     const { send, scheduled, store } = await setUp('media');
@@ -209,7 +183,7 @@ describe('custom resource Delete', () => {
     const groupId = (await send('Create')).Data.KeyGroupId!;
     const cloudfront = sandbox.clients.cloudfront;
     const distribution = await cloudfront.send(
-      new CreateDistributionCommand({ DistributionConfig: distributionConfig('video-dist', [groupId]) }),
+      new CreateDistributionCommand({ DistributionConfig: distributionTrusting('video-dist', [groupId]) }),
     );
     const distributionId = distribution.Distribution!.Id!;
     const before = await snapshot('video', store, groupId);
@@ -228,7 +202,7 @@ describe('custom resource Delete', () => {
       new UpdateDistributionCommand({
         Id: distributionId,
         IfMatch: current.ETag,
-        DistributionConfig: distributionConfig('video-dist', []),
+        DistributionConfig: distributionTrusting('video-dist', []),
       }),
     );
     expect((await send('Delete', { DeleteKeysOnDelete: 'true' })).Status).toBe('SUCCESS');

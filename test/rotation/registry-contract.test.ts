@@ -1,9 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import {
-  CreateDistributionCommand,
-  type DistributionConfig,
-  UpdateDistributionCommand,
-} from '@aws-sdk/client-cloudfront';
+import { CreateDistributionCommand, UpdateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   RegistryConflictError,
@@ -11,6 +7,7 @@ import {
   RegistryNotFoundError,
   RegistryQuotaError,
 } from '../../lib/rotation/registry.ts';
+import { distributionTrusting } from '../support/distributions.ts';
 import { type RotationSandbox, startRotationSandbox } from '../support/rotation-sandbox.ts';
 
 // KeyGroupRegistry's contract, run through CloudFrontKeyGroupRegistry and the real SDK client
@@ -28,33 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sandbox?.close();
 });
-
-/** A distribution whose default behaviour trusts `keyGroups` (none: signed URLs not required). */
-function trusting(reference: string, keyGroups: string[]): DistributionConfig {
-  return {
-    CallerReference: reference,
-    Comment: '',
-    Enabled: true,
-    Origins: {
-      Quantity: 1,
-      Items: [
-        {
-          Id: 'origin',
-          DomainName: 'origin.example.com',
-          CustomOriginConfig: { HTTPPort: 80, HTTPSPort: 443, OriginProtocolPolicy: 'http-only' },
-        },
-      ],
-    },
-    DefaultCacheBehavior: {
-      TargetOriginId: 'origin',
-      ViewerProtocolPolicy: 'redirect-to-https',
-      TrustedKeyGroups:
-        keyGroups.length === 0
-          ? { Enabled: false, Quantity: 0 }
-          : { Enabled: true, Quantity: keyGroups.length, Items: keyGroups },
-    },
-  };
-}
 
 const create = (name: string, encodedKey = pem()) =>
   sandbox.registry.createPublicKey({ name, callerReference: `ref-${name}`, encodedKey, comment: 'contract' });
@@ -149,7 +119,9 @@ describe('KeyGroupRegistry over the CloudFront stand-in', () => {
     const key = await create('contract-f');
     const group = await sandbox.registry.createKeyGroup('contract-group-f', [key.id]);
     const distribution = await sandbox.clients.cloudfront.send(
-      new CreateDistributionCommand({ DistributionConfig: trusting('contract-dist-f', [group.id]) }),
+      new CreateDistributionCommand({
+        DistributionConfig: distributionTrusting('contract-dist-f', [group.id]),
+      }),
     );
     const distributionId = distribution.Distribution?.Id ?? '';
     const refused = sandbox.registry.deleteKeyGroup(group);
@@ -160,7 +132,7 @@ describe('KeyGroupRegistry over the CloudFront stand-in', () => {
       new UpdateDistributionCommand({
         Id: distributionId,
         IfMatch: distribution.ETag,
-        DistributionConfig: trusting('contract-dist-f', []),
+        DistributionConfig: distributionTrusting('contract-dist-f', []),
       }),
     );
 
