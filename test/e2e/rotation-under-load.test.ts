@@ -12,10 +12,12 @@ import { tempDir } from '../support/cli.ts';
 // edge while the rotator rotates the demo profile; the edge applies key group changes EDGE_DELAY
 // after they are made.
 //
-// Timings: expiries of 10 to 30 s need ttl.max 30, so the removal delay is maxStale 3 + ttl.max 30 +
-// clockSkew 1 = 34 s; config load requires 2 * rotateEvery + propagation >= that (at most 3 keys in
-// the group), so rotateEvery 16 s with propagation 2 s (edge delay 1 s + 1 s) is the fastest cycle
-// the invariants allow: three rotations after bootstrap take about 3 * 18 s.
+// The positive test runs `npm start -- --fast-rotation` as documented (a new key about every 30 s,
+// expiries of 10 to 30 s, the edge 2 s behind the control plane, propagation 4 s) until three
+// complete rotations have happened: three keys introduced, activated, and removed once nothing they
+// signed could still be valid (removal delay maxStale 5 + ttl.max 30 + clockSkew 2 = 37 s). That is
+// about two and a half minutes. The negative control uses the fastest timings the invariants allow
+// (expiries up to 30 s give a removal delay of 34 s, and 2 * rotateEvery + propagation must cover it).
 
 const FAST: LocalRotationTimings = {
   rotateEvery: 16,
@@ -25,12 +27,14 @@ const FAST: LocalRotationTimings = {
   cache: { ttl: 1, maxStale: 3 },
 };
 
-/** A silent log that counts the rotator's activations. */
+/** A silent log that counts the rotator's activations and removals. */
 class ActivationLog implements Log {
   activations = 0;
+  removals = 0;
   errors: string[] = [];
   info(message: string, fields: Record<string, unknown> = {}): void {
     if (message === 'rotation transition' && fields.step === 'activate') this.activations++;
+    if (message === 'rotation transition' && fields.step === 'remove') this.removals++;
   }
   warn(): void {}
   error(message: string, fields: Record<string, unknown> = {}): void {
@@ -54,6 +58,7 @@ interface LoadReport {
   readonly forbidden: { kind: string; keyId: string; code: string | undefined; reason: string | null }[];
   readonly apiFailures: string[];
   readonly activationsAfterStart: number;
+  readonly removalsAfterStart: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,6 +76,7 @@ async function runLoad(
   const token = await service.issuer.issue({ sub: 'demo', scope: ['demo:read'] });
   const edge = service.endpoints.edge;
   const startActivations = log.activations;
+  const startRemovals = log.removals;
   const outstanding: Issued[] = [];
   const keyIds = new Set<string>();
   const forbidden: LoadReport['forbidden'] = [];
@@ -86,6 +92,7 @@ async function runLoad(
     forbidden,
     apiFailures,
     activationsAfterStart: log.activations - startActivations,
+    removalsAfterStart: log.removals - startRemovals,
   });
   const fetchAtEdge = async (item: Issued) => {
     const target = item.kind === 'url' ? item.url : `${edge}/private/users/demo/notes.txt`;
@@ -164,7 +171,11 @@ async function runLoad(
 /** Starts the local service for one test; it closes when that test finishes (the tests run concurrently). */
 async function start(
   context: TestContext,
-  options: { activateWithoutPropagation?: boolean; edgePropagationMs: number },
+  options: {
+    activateWithoutPropagation?: boolean;
+    edgePropagationMs: number;
+    rotation?: LocalRotationTimings;
+  },
 ) {
   const log = new ActivationLog();
   const service = await startLocalService({
@@ -172,7 +183,7 @@ async function start(
     portBase: 0,
     edgePropagationMs: options.edgePropagationMs,
     fastRotation: true,
-    rotation: FAST,
+    ...(options.rotation === undefined ? {} : { rotation: options.rotation }),
     log,
     ...(options.activateWithoutPropagation === true ? { activateWithoutPropagation: true } : {}),
   });
@@ -181,33 +192,35 @@ async function start(
 }
 
 describe.concurrent('rotation under load: API → signed URLs and cookies → edge', () => {
-  it('counts zero 403s across three rotations when activation waits for propagation', async (context) => {
-    const { service, log } = await start(context, { edgePropagationMs: 1000 });
-    let thirdSeenAt: number | undefined;
+  it('counts zero 403s across three complete rotations with the documented --fast-rotation timings', async (context) => {
+    const { service, log } = await start(context, { edgePropagationMs: 2000 });
+    let thirdRemovedAt: number | undefined;
     const report = await runLoad(
       service,
       log,
       (current) => {
-        if (current.activationsAfterStart < 3) return false;
-        thirdSeenAt ??= Date.now();
-        // Keep going a little so the last key signs and its URLs are fetched.
-        return Date.now() - thirdSeenAt > 3000;
+        if (current.removalsAfterStart < 3) return false;
+        thirdRemovedAt ??= Date.now();
+        // Keep going a little so the newest key signs and its URLs are fetched.
+        return Date.now() - thirdRemovedAt > 3000;
       },
-      75_000,
+      210_000,
     );
+    expect(report.removalsAfterStart).toBeGreaterThanOrEqual(3);
     expect(report.activationsAfterStart).toBeGreaterThanOrEqual(3);
     expect(report.forbidden).toEqual([]);
     expect(report.apiFailures).toEqual([]);
     expect(log.errors).toEqual([]);
-    expect(report.keyIds.size).toBeGreaterThanOrEqual(3);
-    expect(report.issued).toBeGreaterThan(60);
-    expect(report.refetches).toBeGreaterThan(60);
-  }, 90_000);
+    expect(report.keyIds.size).toBeGreaterThanOrEqual(4);
+    expect(report.issued).toBeGreaterThan(200);
+    expect(report.refetches).toBeGreaterThan(200);
+  }, 240_000);
 
   it('does see 403 InvalidKey when activation does not wait for propagation (the test can fail)', async (context) => {
     const { service, log } = await start(context, {
       edgePropagationMs: 3000,
       activateWithoutPropagation: true,
+      rotation: FAST,
     });
     const report = await runLoad(
       service,
