@@ -201,6 +201,52 @@ describe('signet sign, cookies and explain', () => {
     expect(JSON.parse(unknown.stdout)).toMatchObject({ allowed: false, code: 'InvalidKey' });
   });
 
+  it('explains signed cookies given as a Cookie header', async () => {
+    const cookies = JSON.parse(
+      (
+        await runCli(
+          [
+            'cookies',
+            ...signArgs(
+              ecdsa,
+              '--resource',
+              'https://media.example.com/videos/*',
+              '--expires-in',
+              '60',
+              '--json',
+            ),
+          ],
+          { now: NOW },
+        )
+      ).stdout,
+    ) as { cookies: { name: string; value: string }[] };
+    const header = cookies.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const trust = ['--public-key-file', join(ecdsa, 'public.pem'), '--key-pair-id', KEY_ID];
+    const inside = await runCli([
+      'explain',
+      'https://media.example.com/videos/a.mp4',
+      '--cookie',
+      header,
+      ...trust,
+      '--at',
+      String(NOW + 1),
+      '--json',
+    ]);
+    expect(inside.code).toBe(0);
+    expect(JSON.parse(inside.stdout)).toMatchObject({ allowed: true, keyPairId: KEY_ID });
+    const outside = await runCli([
+      'explain',
+      'https://media.example.com/admin/a.mp4',
+      '--cookie',
+      header,
+      ...trust,
+      '--at',
+      String(NOW + 1),
+    ]);
+    expect(outside.code).toBe(1);
+    expect(outside.stdout).toContain('does not match https://media.example.com/videos/*');
+  });
+
   it('answers usage errors with exit 2 and a message naming what was expected', async () => {
     const cases: [string[], string][] = [
       [

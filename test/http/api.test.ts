@@ -83,6 +83,47 @@ describe('POST /v1/signed-urls', () => {
     expect(((await epoch.json()) as { expires: number }).expires).toBe(NOW_S + 60);
   });
 
+  it('signs a custom policy for notBefore and ipAddress, which CloudFront then enforces', async () => {
+    const response = await post('/v1/signed-urls', {
+      url: 'https://media.example.com/videos/ip.mp4',
+      expiresIn: 600,
+      notBefore: '2026-11-22T12:05:00Z',
+      ipAddress: '203.0.113.0/24',
+    });
+    expect(response.status).toBe(200);
+    const url = ((await response.json()) as { urls: { url: string }[] }).urls[0]!.url;
+    expect(url).toContain('?Policy=');
+    const at = (now: number, clientIp: string) =>
+      verifyRequest({ url, now, clientIp, trustedKeys: trusted() });
+    expect(at(NOW_S + 301, '203.0.113.9').allowed).toBe(true);
+    expect(at(NOW_S + 10, '203.0.113.9')).toMatchObject({ allowed: false, code: 'AccessDenied' });
+    expect(at(NOW_S + 301, '198.51.100.7')).toMatchObject({
+      allowed: false,
+      reason: 'IP 198.51.100.7 not in 203.0.113.0/24',
+    });
+    const ipv6 = await expectProblem(
+      await post('/v1/signed-urls', {
+        url: 'https://media.example.com/videos/ip.mp4',
+        ipAddress: '2001:db8::/32',
+      }),
+      400,
+      'invalid-request',
+    );
+    expect(ipv6.code).toBe('ERR_IPV6_UNSUPPORTED');
+  });
+
+  it('refuses a batch of more than 100 URLs, saying the limit', async () => {
+    const urls = Array.from({ length: 101 }, (_, i) => `https://media.example.com/videos/${i}.ts`);
+    const body = await expectProblem(await post('/v1/signed-urls', { urls }), 400, 'invalid-request');
+    expect(JSON.stringify(body.errors)).toContain('urls');
+    expect(body.detail).toMatch(/100/);
+    const hundred = await post('/v1/signed-urls', {
+      urls: urls.slice(0, 100),
+      resource: 'https://media.example.com/videos/*',
+    });
+    expect(hundred.status).toBe(200);
+  });
+
   it('uses the profile default TTL when no expiry is given', async () => {
     const response = await post('/v1/signed-urls', { url: 'https://media.example.com/videos/x.mp4' });
     expect(((await response.json()) as { expires: number }).expires).toBe(NOW_S + 300);
