@@ -3,8 +3,9 @@
 // The YAML file named by `custom.signet.configFile` is the one place that says what Signet signs and
 // for whom. This resolver validates it with the service's own parser (lib/config, loaded through tsx)
 // so a bad config fails `serverless package` with every bad field listed, instead of failing the first
-// cold start in AWS; then it hands serverless.yml the few values the template needs, and the document
-// as compact JSON for SIGNET_CONFIG (the API bundle carries no YAML parser).
+// cold start in AWS; then it hands serverless.yml the few values the template needs, the resources
+// of every profile (infra/aws/profiles.cjs), and the document as compact JSON for SIGNET_CONFIG (the
+// API bundle carries no YAML parser).
 //
 // CommonJS because osls loads variable resolvers with require(); it must stay dependency-free beyond
 // what package.json already installs (tsx, yaml), since packaging runs offline.
@@ -14,6 +15,7 @@ const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { require: tsxRequire } = require('tsx/cjs/api');
 const { parse } = require('yaml');
+const { buildProfiles } = require('./profiles.cjs');
 
 // Lambda caps all environment variables of a function at 4 KB together; keep room for the others.
 const MAX_INLINE_CONFIG_BYTES = 3500;
@@ -28,15 +30,21 @@ module.exports = async ({ resolveVariable }) => {
 
   const profile = config.defaultProfile ?? Object.keys(config.profiles)[0];
   if (config.defaultProfile === undefined && Object.keys(config.profiles).length !== 1) {
-    throw new Error(`Expected defaultProfile in ${file}: the stack deploys one profile and must know which.`);
-  }
-  const settings = config.profiles[profile];
-  const secretName = settings.keyRing.secretId;
-  if (secretName.startsWith('arn:')) {
     throw new Error(
-      `Expected profiles.${profile}.keyRing.secretId in ${file} to be a secret name: the stack creates the secret under that name; got an ARN.`,
+      `Expected defaultProfile in ${file}: the stack deploys every profile, and the default one keeps the logical ids (KeyRingSecret, Bootstrap) and the export signet-<stage>-key-group-id.`,
     );
   }
+  const graceSeconds = Number(await resolveVariable('param:activeKeyAgeGraceSeconds'));
+  if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
+    throw new Error('Expected the activeKeyAgeGraceSeconds param to be a whole number of seconds.');
+  }
+  const profiles = buildProfiles({
+    file,
+    config,
+    defaultProfile: profile,
+    stage: await resolveVariable('sls:stage'),
+    graceSeconds,
+  });
 
   const json = JSON.stringify(document);
   if (Buffer.byteLength(json) > MAX_INLINE_CONFIG_BYTES) {
@@ -64,11 +72,14 @@ module.exports = async ({ resolveVariable }) => {
   }
   return {
     json,
+    /** The default profile: it keeps the logical ids of a one-profile stack (infra/aws/profiles.cjs). */
     profile,
-    keyRingSecretName: secretName,
-    /** Existing key group to adopt on first deploy (the profile's keyGroupId), or ''. */
-    adoptKeyGroupId: settings.keyGroupId ?? '',
-    rotateEverySeconds: settings.rotation.rotateEvery,
+    /** Existing key group the default profile's bootstrap adopts (its keyGroupId), or ''. */
+    adoptKeyGroupId: config.profiles[profile].keyGroupId ?? '',
+    /** Every profile's key ring secret, bootstrap, key age alarm and outputs: a `resources:` entry. */
+    profileResources: profiles.resources,
+    /** `{ Ref }` to every profile's key ring secret, for the IAM statements (infra/aws/iam.yml). */
+    keyRingSecrets: profiles.secretRefs,
     apiKeysSecretName: apiKeysSecretId,
     jwtIssuer: jwt?.issuer ?? '',
     jwtAudience: jwt === undefined ? [] : [jwt.audience].flat(),

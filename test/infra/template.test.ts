@@ -1,5 +1,6 @@
 // The deployment as CloudFormation sees it: `npm run package` (osls + serverless-esbuild, offline, no
-// AWS credentials) renders serverless.yml and infra/aws/ for the dev and prod stages, and these
+// AWS credentials) renders serverless.yml and infra/aws/ for the dev and prod stages (and a stage
+// whose config has several profiles: test/infra/fixtures/multi-profile.yml), and these
 // tests read the templates a security reviewer would read. They also load the two bundles the way
 // Lambda does, since an ESM bundle that cannot start is invisible in the template.
 import { execFile, execFileSync } from 'node:child_process';
@@ -34,8 +35,9 @@ interface Template {
   readonly Resources: Record<string, Resource>;
   readonly Outputs: Record<string, { Value: unknown; Condition?: string }>;
 }
+type StageName = 'dev' | 'prod' | 'multi';
 interface Stage {
-  readonly name: 'dev' | 'prod';
+  readonly name: StageName;
   readonly dir: string;
   readonly template: Template;
   readonly config: Config;
@@ -50,9 +52,11 @@ function commandsSentBy(file: string, service: string): string[] {
 }
 
 const outDir = mkdtempSync(join(tmpdir(), 'signet-package-'));
-const stages = new Map<'dev' | 'prod', Stage>();
+const stages = new Map<StageName, Stage>();
+/** The multi stage's config: three profiles, `media` the default, `media-docs` adopting a key group. */
+const MULTI_CONFIG = 'test/infra/fixtures/multi-profile.yml';
 
-function stage(name: 'dev' | 'prod'): Stage {
+function stage(name: StageName): Stage {
   const found = stages.get(name);
   if (found === undefined) throw new Error(`The ${name} stage was not packaged.`);
   return found;
@@ -79,6 +83,29 @@ function actionsOf(statements: readonly Statement[]): string[] {
   return [...new Set(statements.flatMap((s) => [s.Action].flat()))].sort();
 }
 
+const API_KEYS_SECRET =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+  'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${ApiKeysSecretName}-??????';
+const API_KEYS_SECRET_ARN = { 'Fn::Sub': API_KEYS_SECRET };
+
+/**
+ * Every resource a role's Secrets Manager statements name, in order; a statement under a condition
+ * contributes `Fn::If [Condition, resource, AWS::NoValue]`.
+ */
+function secretResourcesOf(role: Resource): unknown[] {
+  const policies = role.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[];
+  return policies.flatMap((policy) =>
+    policy.PolicyDocument.Statement.flatMap((entry) => {
+      const conditional = (entry as { 'Fn::If'?: [string, Statement, unknown] })['Fn::If'];
+      const statement = conditional === undefined ? (entry as Statement) : conditional[1];
+      if (![statement.Action].flat().some((a) => a.startsWith('secretsmanager:'))) return [];
+      return [statement.Resource]
+        .flat()
+        .map((r) => (conditional === undefined ? r : { 'Fn::If': [conditional[0], r, conditional[2]] }));
+    }),
+  );
+}
+
 /** Every IAM statement in the template: role policies, managed policies and resource policies. */
 function allStatements(template: Template): { where: string; statement: Statement }[] {
   const found: { where: string; statement: Statement }[] = [];
@@ -97,14 +124,19 @@ function allStatements(template: Template): { where: string; statement: Statemen
 }
 
 beforeAll(async () => {
-  for (const name of ['prod', 'dev'] as const) {
-    // prod first: osls clears .serverless/ at every packaging, and dev is left there for
+  for (const name of ['multi', 'prod', 'dev'] as const) {
+    // dev last: osls clears .serverless/ at every packaging, and dev is left there for
     // whoever looks next (`npm run package` puts it there too).
     const dir = name === 'dev' ? join(ROOT, '.serverless') : join(outDir, name);
+    const configFile = name === 'multi' ? MULTI_CONFIG : `infra/aws/config/${name}.yml`;
     // No credentials of the developer's own: packaging must not need any.
     const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
     const env = { ...inherited, CI: 'true', SIGNET_STAGE: name };
-    await run('npm', ['run', 'package', '--', ...(name === 'dev' ? [] : ['--package', dir])], {
+    const args = [
+      ...(name === 'dev' ? [] : ['--package', dir]),
+      ...(name === 'multi' ? [`--param=config=${configFile}`] : []),
+    ];
+    await run('npm', ['run', 'package', '--', ...args], {
       cwd: ROOT,
       env,
       maxBuffer: 16 * 1024 * 1024,
@@ -112,13 +144,10 @@ beforeAll(async () => {
     const template = JSON.parse(
       readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as Template;
-    const config = parseConfig(
-      parseYaml(readFileSync(join(ROOT, 'infra/aws/config', `${name}.yml`), 'utf8')),
-      name,
-    );
+    const config = parseConfig(parseYaml(readFileSync(join(ROOT, configFile), 'utf8')), name);
     stages.set(name, { name, dir, template, config });
   }
-}, 120_000);
+}, 180_000);
 
 afterAll(() => {
   rmSync(outDir, { recursive: true, force: true });
@@ -188,20 +217,9 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
     ]);
-    const secrets = statements.find((s) => s.Action === 'secretsmanager:GetSecretValue');
-    expect(secrets?.Resource).toEqual([
+    expect(secretResourcesOf(resource(template, 'ApiRole'))).toEqual([
       { Ref: 'KeyRingSecret' },
-      {
-        'Fn::If': [
-          'HasApiKeysSecret',
-          {
-            'Fn::Sub':
-              // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
-              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${ApiKeysSecretName}-??????',
-          },
-          { Ref: 'AWS::NoValue' },
-        ],
-      },
+      { 'Fn::If': ['HasApiKeysSecret', API_KEYS_SECRET_ARN, { Ref: 'AWS::NoValue' }] },
     ]);
     expect(template.Parameters.ApiKeysSecretName?.Default).toBe(config.auth.apiKeys?.secretId ?? '');
     const kms = statements.find((s) => s.Action === 'kms:Decrypt');
@@ -234,7 +252,7 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     for (const statement of statements) {
       const actions = [statement.Action].flat();
       if (actions.some((a) => a.startsWith('secretsmanager:'))) {
-        expect(statement.Resource).toEqual({ Ref: 'KeyRingSecret' });
+        expect(statement.Resource).toEqual([{ Ref: 'KeyRingSecret' }]);
       } else if (actions.some((a) => a.startsWith('kms:'))) {
         expect(statement.Resource).toEqual({ Ref: 'KmsKeyArn' });
         expect(statement.Condition).toBeDefined();
@@ -420,6 +438,142 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       return;
     }
     // W3005: osls adds DependsOn next to a GetAtt/Ref of the same resource (redundant, harmless).
+    const { stdout } = await run(
+      'cfn-lint',
+      ['--ignore-checks', 'W3005', '--', join(dir, 'cloudformation-template-update-stack.json')],
+      { maxBuffer: 16 * 1024 * 1024 },
+    ).catch((error: { stdout?: string; stderr?: string }) => {
+      throw new Error(`cfn-lint found problems:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+    });
+    expect(stdout).toBe('');
+  }, 60_000);
+});
+
+describe('a stage whose config has several profiles', () => {
+  // `media` (the default) keeps the logical ids of a one-profile stack; the others carry their name.
+  const PROFILES = [
+    { name: 'media', suffix: '' },
+    { name: 'media-docs', suffix: 'MediaDocs' },
+    { name: 'downloads', suffix: 'Downloads' },
+  ] as const;
+
+  it('declares a retained key ring secret for every profile, named by its keyRing.secretId', () => {
+    const { template, config } = stage('multi');
+    const secrets = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::SecretsManager::Secret',
+    );
+    expect(secrets.map(([id]) => id).sort()).toEqual(PROFILES.map((p) => `KeyRingSecret${p.suffix}`).sort());
+    for (const { name, suffix } of PROFILES) {
+      const secret = resource(template, `KeyRingSecret${suffix}`);
+      expect(secret.DeletionPolicy).toBe('Retain');
+      expect(secret.UpdateReplacePolicy).toBe('Retain');
+      expect(secret.Properties.Name).toBe(config.profiles[name]?.keyRing.secretId);
+      expect(secret.Properties).not.toHaveProperty('SecretString');
+      expect(secret.Properties).not.toHaveProperty('GenerateSecretString');
+      expect(secret.Properties.KmsKeyId).toEqual({
+        'Fn::If': ['HasKmsKey', { Ref: 'KmsKeyArn' }, { Ref: 'AWS::NoValue' }],
+      });
+      expect(template.Outputs[`KeyRingSecretArn${suffix}`]?.Value).toEqual({ Ref: `KeyRingSecret${suffix}` });
+    }
+  });
+
+  it('bootstraps every profile, one after another, adopting the key group a profile names', () => {
+    const { template, config } = stage('multi');
+    const bootstraps = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'Custom::SignetKeyGroup',
+    );
+    expect(bootstraps.map(([id]) => id).sort()).toEqual(PROFILES.map((p) => `Bootstrap${p.suffix}`).sort());
+    let previous: string | undefined;
+    for (const { name, suffix } of PROFILES) {
+      const bootstrap = resource(template, `Bootstrap${suffix}`);
+      expect(bootstrap.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': ['RotatorLambdaFunction', 'Arn'] });
+      expect(bootstrap.Properties.Profile).toBe(name);
+      expect(bootstrap.Properties.DeleteKeysOnDelete).toEqual({ Ref: 'DeleteKeysOnDelete' });
+      // The rotator reserves one concurrent execution: bootstraps queue instead of being throttled.
+      expect([bootstrap.DependsOn].flat()).toEqual(
+        previous === undefined ? [`KeyRingSecret${suffix}`] : [`KeyRingSecret${suffix}`, previous],
+      );
+      previous = `Bootstrap${suffix}`;
+    }
+    // The default profile's adoption goes through the AdoptKeyGroupId parameter, the others' inline.
+    expect(resource(template, 'Bootstrap').Properties.AdoptKeyGroupId).toEqual({
+      'Fn::If': ['AdoptsKeyGroup', { Ref: 'AdoptKeyGroupId' }, { Ref: 'AWS::NoValue' }],
+    });
+    expect(template.Parameters.AdoptKeyGroupId?.Default).toBe('');
+    expect(resource(template, 'BootstrapMediaDocs').Properties.AdoptKeyGroupId).toBe(
+      config.profiles['media-docs']?.keyGroupId,
+    );
+    expect(resource(template, 'BootstrapDownloads').Properties).not.toHaveProperty('AdoptKeyGroupId');
+  });
+
+  it("exports every profile's key group per stage and profile, and the default's under the one-profile name", () => {
+    const { template } = stage('multi');
+    const outputs = template.Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    for (const { name, suffix } of PROFILES) {
+      const output = outputs[`KeyGroupId${suffix || 'Media'}`];
+      expect(output?.Value).toEqual({ 'Fn::GetAtt': [`Bootstrap${suffix}`, 'KeyGroupId'] });
+      expect(output?.Export?.Name).toBe(`signet-multi-${name}-key-group-id`);
+    }
+    expect(outputs.KeyGroupId).toMatchObject({
+      Value: { 'Fn::GetAtt': ['Bootstrap', 'KeyGroupId'] },
+      Export: { Name: 'signet-multi-key-group-id' },
+    });
+    const exports = Object.values(outputs).flatMap((o) => (o.Export === undefined ? [] : [o.Export.Name]));
+    expect(new Set(exports).size).toBe(exports.length);
+  });
+
+  it("lets the api role read exactly the profiles' key rings and the API key secret", () => {
+    const { template, config } = stage('multi');
+    const role = resource(template, 'ApiRole');
+    expect(secretResourcesOf(role)).toEqual([
+      ...PROFILES.map((p) => ({ Ref: `KeyRingSecret${p.suffix}` })),
+      { 'Fn::If': ['HasApiKeysSecret', API_KEYS_SECRET_ARN, { Ref: 'AWS::NoValue' }] },
+    ]);
+    expect(actionsOf(statementsOf(role)).filter((a) => a.startsWith('secretsmanager:'))).toEqual([
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(template.Parameters.ApiKeysSecretName?.Default).toBe(config.auth.apiKeys?.secretId);
+  });
+
+  it("lets the rotator role use Secrets Manager on exactly the profiles' key rings", () => {
+    const { template } = stage('multi');
+    const role = resource(template, 'RotatorRole');
+    expect(secretResourcesOf(role)).toEqual(PROFILES.map((p) => ({ Ref: `KeyRingSecret${p.suffix}` })));
+    expect(actionsOf(statementsOf(role)).filter((a) => a.startsWith('secretsmanager:'))).toEqual(
+      commandsSentBy('lib/aws/secrets-manager-key-ring-store.ts', 'secretsmanager'),
+    );
+  });
+
+  it("alarms on each profile's active key age against that profile's rotateEvery", () => {
+    const { template, config } = stage('multi');
+    const alarms = Object.entries(template.Resources).filter(([id]) => id.startsWith('ActiveKeyTooOldAlarm'));
+    expect(alarms.map(([id]) => id).sort()).toEqual(
+      PROFILES.map((p) => `ActiveKeyTooOldAlarm${p.suffix}`).sort(),
+    );
+    for (const { name, suffix } of PROFILES) {
+      const alarm = resource(template, `ActiveKeyTooOldAlarm${suffix}`).Properties;
+      const metrics = alarm.Metrics as {
+        MetricStat?: { Metric: { Dimensions: unknown[] } };
+        Expression?: string;
+      }[];
+      expect(metrics[0]?.MetricStat?.Metric.Dimensions).toEqual([
+        { Name: 'service', Value: 'signet-rotator' },
+        { Name: 'profile', Value: name },
+      ]);
+      expect(metrics[1]?.Expression).toBe(`age - ${config.profiles[name]?.rotation.rotateEvery}`);
+      expect(alarm).toMatchObject({ Threshold: 172_800, TreatMissingData: 'breaching' });
+    }
+    // One rotator for all profiles: one failure alarm.
+    expect(resource(template, 'RotationFailedAlarm').Type).toBe('AWS::CloudWatch::Alarm');
+  });
+
+  it('passes cfn-lint when the machine has it', async () => {
+    const { dir } = stage('multi');
+    try {
+      execFileSync('sh', ['-c', 'command -v cfn-lint'], { stdio: 'ignore' });
+    } catch {
+      return;
+    }
     const { stdout } = await run(
       'cfn-lint',
       ['--ignore-checks', 'W3005', '--', join(dir, 'cloudformation-template-update-stack.json')],

@@ -1,0 +1,198 @@
+// The per-profile part of the stack, built for EVERY profile of the stage's config: each profile's
+// key ring secret, the bootstrap that gives it a key group, its key age alarm, and its outputs.
+// signet-config.cjs calls this; serverless.yml includes the result in `resources:` and the IAM roles
+// (infra/aws/iam.yml) name the secrets it declares.
+//
+// Written in JavaScript rather than YAML because CloudFormation has no loop over a list of profiles.
+//
+// Logical ids: the config's defaultProfile keeps the ids a one-profile stack had (`KeyRingSecret`,
+// `Bootstrap`, `ActiveKeyTooOldAlarm`, outputs `KeyGroupId` and `KeyRingSecretArn`), so a stack
+// deployed before it gained more profiles neither replaces its retained secret (a replacement would
+// orphan it) nor bootstraps again; the demo distribution trusts `Bootstrap.KeyGroupId`. Every other
+// profile's ids carry its name in PascalCase (`media-docs` → `KeyRingSecretMediaDocs`,
+// `BootstrapMediaDocs`, …). So changing defaultProfile on a deployed stack moves logical ids between
+// profiles: CloudFormation then tries to create a secret whose name is taken and rolls back.
+'use strict';
+
+/** `media-docs` → `MediaDocs` (profile names are `[a-z0-9][a-z0-9-]*`). */
+function pascalCase(name) {
+  return name
+    .split('-')
+    .filter((part) => part !== '')
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/**
+ * @param {object} options
+ * @param {string} options.file the config file, for messages
+ * @param {{ defaultProfile?: string, profiles: Record<string, any> }} options.config parsed config
+ * @param {string} options.defaultProfile the profile that keeps the unsuffixed logical ids
+ * @param {string} options.stage the serverless stage
+ * @param {number} options.graceSeconds activeKeyAgeGraceSeconds
+ */
+function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
+  // The default profile first: it keeps the original ids, and the others' bootstraps queue behind it.
+  const names = [defaultProfile, ...Object.keys(config.profiles).filter((n) => n !== defaultProfile)];
+  const suffixes = new Map();
+  const secretNames = new Map();
+  for (const name of names) {
+    const clash = [...suffixes].find(([other]) => pascalCase(other) === pascalCase(name));
+    if (clash !== undefined) {
+      throw new Error(
+        `Expected profile names in ${file} that differ in more than dashes: ${clash[0]} and ${name} would share CloudFormation logical ids.`,
+      );
+    }
+    suffixes.set(name, name === defaultProfile ? '' : pascalCase(name));
+    const secretName = config.profiles[name].keyRing.secretId;
+    if (secretName.startsWith('arn:')) {
+      throw new Error(
+        `Expected profiles.${name}.keyRing.secretId in ${file} to be a secret name: the stack creates the secret under that name; got an ARN.`,
+      );
+    }
+    const sharing = [...secretNames].find(([, other]) => other === secretName);
+    if (sharing !== undefined) {
+      throw new Error(
+        `Expected each profile in ${file} to have its own keyRing.secretId: ${sharing[0]} and ${name} both name ${secretName}.`,
+      );
+    }
+    secretNames.set(name, secretName);
+  }
+
+  const Resources = {};
+  const Outputs = {};
+  const secretRefs = [];
+  let previousBootstrap;
+  for (const name of names) {
+    const settings = config.profiles[name];
+    const suffix = suffixes.get(name);
+    const secretId = `KeyRingSecret${suffix}`;
+    const bootstrapId = `Bootstrap${suffix}`;
+    const rotateEvery = settings.rotation.rotateEvery;
+    secretRefs.push({ Ref: secretId });
+
+    // The key ring (DESIGN §3). Declared with no value on purpose: only the rotator writes it (the
+    // bootstrap included), so no deploy, update or rollback can ever reset a ring to a template's
+    // idea of it. Retained on stack deletion and replacement: deleting it would orphan the public
+    // keys that live URLs and cookies were signed with. The same for a profile removed from the config.
+    Resources[secretId] = {
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Name: secretNames.get(name),
+        Description: `Signet key ring of profile ${name} (${stage}); written only by the rotator`,
+        KmsKeyId: { 'Fn::If': ['HasKmsKey', { Ref: 'KmsKeyArn' }, { Ref: 'AWS::NoValue' }] },
+        Tags: [
+          { Key: 'signet:profile', Value: name },
+          { Key: 'signet:stage', Value: stage },
+        ],
+      },
+    };
+
+    // Bootstrap (DESIGN §4): the rotator, invoked as a custom resource, creates the first key, the
+    // key group and the ring on Create, or adopts the existing key group named by the profile's
+    // keyGroupId; it answers the key group id as `KeyGroupId`. Update reconciles; Delete leaves keys
+    // in place unless DeleteKeysOnDelete is "true" (then it deletes the key group Signet created and
+    // Signet's public keys). The key group is never declared with static items: a later deploy would
+    // reset it to them and every rotated key would 403.
+    Resources[bootstrapId] = {
+      Type: 'Custom::SignetKeyGroup',
+      // The rotator writes the ring, so the secret must exist before it runs. Bootstraps run one
+      // after another: the rotator reserves one concurrent execution.
+      DependsOn: previousBootstrap === undefined ? [secretId] : [secretId, previousBootstrap],
+      Properties: {
+        ServiceToken: { 'Fn::GetAtt': ['RotatorLambdaFunction', 'Arn'] },
+        // A bootstrap that never answers fails the deploy after this, not after CloudFormation's hour.
+        ServiceTimeout: 300,
+        Profile: name,
+        // The profile's keyGroupId, when it adopts an existing key group. Passed (not only read from
+        // the config by the rotator) so that changing it sends an Update, which reconciles. The
+        // default profile's goes through the AdoptKeyGroupId parameter (infra/aws/parameters.yml).
+        ...(name === defaultProfile
+          ? {
+              AdoptKeyGroupId: {
+                'Fn::If': ['AdoptsKeyGroup', { Ref: 'AdoptKeyGroupId' }, { Ref: 'AWS::NoValue' }],
+              },
+            }
+          : settings.keyGroupId === undefined
+            ? {}
+            : { AdoptKeyGroupId: settings.keyGroupId }),
+        // "true" or "false". CloudFormation sends Delete with the last deployed properties, so opting
+        // in (or out) is a deploy before the stack's removal; the rotator role can only delete a key
+        // group while this is "true" (infra/aws/iam.yml).
+        DeleteKeysOnDelete: { Ref: 'DeleteKeysOnDelete' },
+      },
+    };
+    previousBootstrap = bootstrapId;
+
+    // The active key should be replaced every rotateEvery; older than that plus a grace period means
+    // rotation is stuck (blocked by a quota, failing, or not running). ActiveKeyAgeSeconds is the
+    // gauge the rotator emits each run (lib/rotation/telemetry.ts) as EMF with the dimensions service
+    // and profile. Missing data counts as breaching: a rotator that stopped reporting is stuck too.
+    Resources[`ActiveKeyTooOldAlarm${suffix}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription:
+          `Signet ${stage}: the active signing key of profile ${name} is older than rotateEvery ` +
+          `(${rotateEvery} s) plus ${graceSeconds} s, or the rotator stopped reporting its age. ` +
+          'Run `signet keys` and `signet doctor`.',
+        Metrics: [
+          {
+            Id: 'age',
+            ReturnData: false,
+            MetricStat: {
+              Metric: {
+                Namespace: 'Signet',
+                MetricName: 'ActiveKeyAgeSeconds',
+                Dimensions: [
+                  { Name: 'service', Value: 'signet-rotator' },
+                  { Name: 'profile', Value: name },
+                ],
+              },
+              Period: 3600,
+              Stat: 'Maximum',
+            },
+          },
+          // rotateEvery comes from the config file (parsed to seconds at package time), so the
+          // threshold follows the config instead of being a second copy of it.
+          {
+            Id: 'overdue',
+            Label: 'Seconds past rotateEvery',
+            Expression: `age - ${rotateEvery}`,
+            ReturnData: true,
+          },
+        ],
+        EvaluationPeriods: 1,
+        Threshold: graceSeconds,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        OKActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      },
+    };
+
+    // Every profile's key group, exported as signet-<stage>-<profile>-key-group-id for
+    // distributions in other stacks (`!ImportValue`).
+    Outputs[`KeyGroupId${pascalCase(name)}`] = {
+      Description: `The CloudFront key group of profile ${name}: trust it in the protected behaviours that profile signs for`,
+      Value: { 'Fn::GetAtt': [bootstrapId, 'KeyGroupId'] },
+      Export: { Name: `signet-${stage}-${name}-key-group-id` },
+    };
+    Outputs[`KeyRingSecretArn${suffix}`] = {
+      Description: `The key ring secret of profile ${name} (retained when the stack is deleted)`,
+      Value: { Ref: secretId },
+    };
+  }
+  // The default profile's key group also under the export a one-profile stack had, so existing
+  // `!ImportValue signet-<stage>-key-group-id` keep working.
+  Outputs.KeyGroupId = {
+    Description: `The CloudFront key group of the default profile (${defaultProfile})`,
+    Value: { 'Fn::GetAtt': ['Bootstrap', 'KeyGroupId'] },
+    Export: { Name: `signet-${stage}-key-group-id` },
+  };
+
+  return { resources: { Resources, Outputs }, secretRefs };
+}
+
+module.exports = { buildProfiles, pascalCase };
