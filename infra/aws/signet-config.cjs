@@ -8,13 +8,13 @@
 // API bundle carries no YAML parser).
 //
 // CommonJS because osls loads variable resolvers with require(); it must stay dependency-free beyond
-// what package.json already installs (tsx, yaml), since packaging runs offline.
+// what package.json already installs (tsx, js-yaml), since packaging runs offline.
 'use strict';
 
 const { readFileSync } = require('node:fs');
 const { resolve } = require('node:path');
 const { require: tsxRequire } = require('tsx/cjs/api');
-const { parse } = require('yaml');
+const { load: parse } = require('js-yaml');
 const { buildProfiles } = require('./profiles.cjs');
 
 // Lambda caps all environment variables of a function at 4 KB together; keep room for the others.

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { type Config, ConfigError, readConfig } from '../config/index.ts';
 import { type CliIo, EnvironmentError } from './io.ts';
 
@@ -24,7 +23,7 @@ export function loadCliConfig(explicit: string | undefined, io: CliIo): CliConfi
   }
   try {
     return {
-      config: readConfig(reference, io.cwd, parseYaml),
+      config: readConfig(reference, io.cwd),
       source: reference.trim().startsWith('{') ? 'SIGNET_CONFIG (inline)' : reference,
     };
   } catch (error) {

@@ -5,6 +5,5 @@ export {
   profileOf,
   readConfig,
   readConfigFromEnvironment,
-  type YamlParser,
 } from './load.ts';
 export { type AuthConfig, type Config, configSchema, duration, type Grant, type Profile } from './schema.ts';

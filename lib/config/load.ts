@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { load as loadYaml } from 'js-yaml';
 import type * as z from 'zod';
 import { type Config, configSchema, type Profile } from './schema.ts';
 
@@ -33,15 +34,12 @@ export function parseConfig(document: unknown, source = 'the configuration'): Co
   return deepFreeze(result.data);
 }
 
-/** Parses YAML text; passed in so that code which never reads YAML (the API Lambda) does not bundle a parser. */
-export type YamlParser = (text: string) => unknown;
-
 /**
  * Reads the configuration named by `reference`: inline JSON (text starting with `{`), or the path of
- * a JSON file, or of a YAML file when a `yaml` parser is given (the CLI and `npm start` pass one;
- * deployments render YAML to JSON at deploy time), relative to `cwd`.
+ * a JSON or YAML file (by its extension: `.yaml` or `.yml`), relative to `cwd`. YAML is parsed with
+ * js-yaml's default (safe) schema: no custom tags, nothing executed.
  */
-export function readConfig(reference: string, cwd: string, yaml?: YamlParser): Config {
+export function readConfig(reference: string, cwd: string): Config {
   const trimmed = reference.trim();
   if (trimmed.startsWith('{'))
     return parseConfig(parseText(trimmed, 'json', 'the inline configuration'), 'the inline configuration');
@@ -54,18 +52,13 @@ export function readConfig(reference: string, cwd: string, yaml?: YamlParser): C
       cause,
     });
   }
-  const isYaml = ['.yaml', '.yml'].includes(extname(path).toLowerCase());
-  if (isYaml && yaml === undefined) {
-    throw new ConfigError(
-      `Expected a JSON configuration here; ${path} is YAML. Render it to JSON at deploy time (serverless.yml does).`,
-    );
-  }
-  return parseConfig(isYaml ? parseText(text, 'yaml', path, yaml) : parseText(text, 'json', path), path);
+  const format = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? 'yaml' : 'json';
+  return parseConfig(parseText(text, format, path), path);
 }
 
 /**
- * The configuration of a Lambda function: `SIGNET_CONFIG` holds inline JSON or the path of a JSON
- * file. Called once per cold start; a missing or invalid config fails the cold start with one error.
+ * The configuration of a Lambda function: `SIGNET_CONFIG` holds inline JSON or the path of a JSON or
+ * YAML file. Called once per cold start; a missing or invalid config fails the cold start with one error.
  */
 export function readConfigFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
@@ -106,9 +99,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-function parseText(text: string, format: 'json' | 'yaml', source: string, yaml?: YamlParser): unknown {
+function parseText(text: string, format: 'json' | 'yaml', source: string): unknown {
   try {
-    return format === 'json' || yaml === undefined ? JSON.parse(text) : yaml(text);
+    return format === 'json' ? JSON.parse(text) : loadYaml(text);
   } catch (cause) {
     throw new ConfigError(`Expected ${format.toUpperCase()} in ${source}: ${(cause as Error).message}`, [], {
       cause,

@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import {
   ConfigError,
   parseConfig,
@@ -119,7 +118,7 @@ describe('config', () => {
     expect(text).toContain('profiles.media.cookie: Expected a cookie Domain no wider than one distribution');
   });
 
-  it('reads inline JSON, a JSON file, and a YAML file only where a YAML parser is given', () => {
+  it('reads inline JSON, a JSON file and a YAML file', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'signet.json'), JSON.stringify(minimal));
     writeFileSync(
@@ -128,10 +127,22 @@ describe('config', () => {
     );
     expect(readConfig(JSON.stringify(minimal), dir).profiles.media).toBeDefined();
     expect(readConfig('signet.json', dir).profiles.media).toBeDefined();
-    expect(readConfig('signet.yaml', dir, parseYaml).profiles.media?.domains).toEqual(['media.example.com']);
-    expect(() => readConfig('signet.yaml', dir)).toThrow(/is YAML\. Render it to JSON at deploy time/);
+    expect(readConfig('signet.yaml', dir).profiles.media?.domains).toEqual(['media.example.com']);
+    writeFileSync(join(dir, 'bad.yml'), 'profiles: [unclosed');
+    expect(() => readConfig('bad.yml', dir)).toThrow(/Expected YAML in .*bad\.yml/);
     expect(() => readConfig('missing.json', dir)).toThrow(/Could not read the configuration file/);
     expect(() => readConfig('{"profiles": ', dir)).toThrow(/Expected JSON in the inline configuration/);
+  });
+
+  it('reads a YAML file named by SIGNET_CONFIG at a Lambda cold start', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'signet.yml'),
+      'profiles:\n  media:\n    domains: [media.example.com]\n    keyRing: { secretId: signet/media }\n',
+    );
+    expect(
+      readConfigFromEnvironment({ SIGNET_CONFIG: 'signet.yml' }, dir).profiles.media?.keyRing.secretId,
+    ).toBe('signet/media');
   });
 
   it('fails a Lambda cold start with a clear error when SIGNET_CONFIG is missing or invalid', () => {
