@@ -7,6 +7,7 @@ import { type Config, profileName } from '../config/index.ts';
 import { diagnose } from '../doctor/diagnose.ts';
 import type { Finding } from '../doctor/findings.ts';
 import { type DoctorSources, keyIdsIn, readSnapshot } from '../doctor/read-snapshot.ts';
+import { causeChainText, endpointsDescription, rootCause } from './aws-errors.ts';
 import { loadCliConfig } from './config.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 
@@ -105,17 +106,13 @@ export async function withAwsErrors<T>(config: Config, read: () => Promise<T>): 
     return await read();
   } catch (error) {
     if (error instanceof UsageError || error instanceof EnvironmentError) throw error;
-    const endpoints = config.aws?.endpoints;
-    const where =
-      endpoints === undefined
-        ? 'AWS (default endpoints)'
-        : `Secrets Manager at ${endpoints.secretsManager ?? 'the default endpoint'} and CloudFront at ${endpoints.cloudfront ?? 'the default endpoint'}`;
+    const where = endpointsDescription(config);
     const denied =
       /AccessDenied|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|SignatureDoesNotMatch|CredentialsProviderError/.test(
-        chainText(error),
+        causeChainText(error),
       );
     throw new EnvironmentError(
-      `Could not read the live configuration from ${where}: ${describeError(error)}. ${
+      `Could not read the live configuration from ${where}: ${rootCause(error)}. ${
         denied
           ? 'Check the credentials and their permissions (secretsmanager:GetSecretValue, cloudfront:Get*/List*).'
           : 'Check that the endpoint is reachable (for the sandbox: is `npm start` running?).'
@@ -123,27 +120,6 @@ export async function withAwsErrors<T>(config: Config, read: () => Promise<T>): 
       { cause: error },
     );
   }
-}
-
-function describeError(error: unknown): string {
-  let current: unknown = error;
-  // Wrapped errors (KeyRingUnavailableError) carry the SDK's error as their cause; name the root.
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  if (current instanceof AggregateError && current.errors[0] instanceof Error) current = current.errors[0];
-  if (!(current instanceof Error)) return String(current);
-  const code = (current as { code?: unknown }).code;
-  const message = current.message || (typeof code === 'string' ? code : 'no message');
-  return `${current.name}: ${message}`;
-}
-
-function chainText(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  while (current instanceof Error) {
-    parts.push(current.name, current.message);
-    current = current.cause;
-  }
-  return parts.join(' ');
 }
 
 /** The findings as a table: one row per finding, its message and remedy indented below. */

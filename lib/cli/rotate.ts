@@ -13,6 +13,7 @@ import {
 } from '../rotation/registry.ts';
 import { type RotationResult, runRotation } from '../rotation/rotator.ts';
 import type { RotationLog } from '../rotation/telemetry.ts';
+import { endpointsDescription, rootCause } from './aws-errors.ts';
 import { loadCliConfig } from './config.ts';
 import { requireProfile } from './doctor.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
@@ -96,13 +97,9 @@ export async function withRotationErrors<T>(config: Config, work: () => Promise<
     ) {
       throw new RotationCommandError(error.code, error.message, { cause: error });
     }
-    const endpoints = config.aws?.endpoints;
-    const where =
-      endpoints === undefined
-        ? 'AWS (default endpoints)'
-        : `Secrets Manager at ${endpoints.secretsManager ?? 'the default endpoint'} and CloudFront at ${endpoints.cloudfront ?? 'the default endpoint'}`;
+    const where = endpointsDescription(config);
     throw new EnvironmentError(
-      `Expected to reach ${where}; ${rootMessage(error)}. Check the endpoint (for the sandbox: is \`npm start\` running?) ` +
+      `Expected to reach ${where}; ${rootCause(error)}. Check the endpoint (for the sandbox: is \`npm start\` running?) ` +
         'and that the credentials may read and write the ring secret and the key group.',
       { cause: error },
     );
@@ -231,11 +228,4 @@ export function formatRotation(result: RotationResult, start: boolean): string {
   }
   lines.push(result.ok ? 'OK' : 'FAILED');
   return `${lines.join('\n')}\n`;
-}
-
-function rootMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  if (current instanceof AggregateError && current.errors[0] instanceof Error) current = current.errors[0];
-  return current instanceof Error ? `${current.name}: ${current.message || 'no message'}` : String(current);
 }
