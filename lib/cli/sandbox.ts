@@ -75,10 +75,7 @@ export async function sandbox(
         'Press Ctrl-C to stop.\n',
     );
   }
-  await new Promise<void>((done) => {
-    if (signal.aborted) done();
-    signal.addEventListener('abort', () => done(), { once: true });
-  });
+  await untilAborted(signal);
   await running.close();
   return EXIT.ok;
 }
@@ -93,6 +90,14 @@ export function portBaseOption(value: string | undefined): number {
     );
   }
   return base;
+}
+
+/** Resolves once `signal` is aborted (at once if it already is). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    if (signal.aborted) done();
+    signal.addEventListener('abort', () => done(), { once: true });
+  });
 }
 
 /** Aborts on the first SIGINT or SIGTERM. */

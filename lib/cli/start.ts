@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startLocalService } from '../../infra/local/service.ts';
 import type { Log } from '../http/telemetry.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
-import { portBaseOption, processSignal } from './sandbox.ts';
+import { portBaseOption, processSignal, untilAborted } from './sandbox.ts';
 
 export const START_HELP = `Usage: npm start [-- OPTIONS]      (or: signet start [OPTIONS])
 
@@ -93,10 +93,7 @@ Try it (a development token is made by: npx signet token):
 Press Ctrl-C to stop.
 `);
   }
-  await new Promise<void>((done) => {
-    if (signal.aborted) done();
-    signal.addEventListener('abort', () => done(), { once: true });
-  });
+  await untilAborted(signal);
   await service.close();
   return EXIT.ok;
 }
