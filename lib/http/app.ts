@@ -70,7 +70,9 @@ type AppEnv = { Bindings: LambdaBindings; Variables: { requestId: string } };
 export function createApp(deps: AppDependencies): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const allOrigins = [...new Set(Object.values(deps.config.profiles).flatMap((p) => p.cors.origins))];
-  const openApi = JSON.stringify(openApiDocument());
+  // Built on first request, not at cold start: JSON Schema generation is the costliest thing the
+  // app could do before its first signature, and most containers never serve /openapi.json.
+  let openApi: string | undefined;
 
   // Headers go on before the handler runs: Hono then builds each response once. Setting them after
   // `next()` (as hono/cors and hono/body-limit do) makes it copy every response, which cut this API's
@@ -219,6 +221,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
 
   app.get('/openapi.json', (c) => {
     c.header('Content-Type', 'application/json');
+    openApi ??= JSON.stringify(openApiDocument());
     return c.body(openApi);
   });
 
