@@ -10,15 +10,18 @@ export const KEYS_HELP = `Usage: signet keys [--profile P] [--json] [--config FI
 
 Lists a profile's signing keys as the key ring and CloudFront hold them: each key's CloudFront id,
 state (active, pending, retiring; orphan for a Signet key of the profile that no ring key owns),
-algorithm, hash, age, whether the key group holds it, and its fingerprint; then the keys of the
-group Signet did not create, and the ring's history (keys removed or revoked). Never prints a
-private key.
+algorithm, hash, age, whether the key group holds it, and its fingerprint; for a retiring key, until
+when what it signed can be valid and when the rotator removes it. Then the keys of the group Signet
+did not create, and the ring's history (keys removed or revoked, each with the instant the last URL
+it signed expires). Bounds are the ones the ring recorded while each key could sign: a later, shorter
+ttl.max never brings them forward. Never prints a private key.
 
 Options:
   --profile P     the profile (default: the config's defaultProfile, or its only profile)
   --json          print one document { "profile", "keyGroupId", "keys": [{ "id", "state",
                   "algorithm", "hash", "fingerprint", "createdAt", "ageSeconds", "trustedAt",
-                  "activatedAt", "retiredAt", "inGroup", "registered" }], "otherGroupKeys", "history" }
+                  "activatedAt", "retiredAt", "inGroup", "registered", "bounds",
+                  "validUntil", "removableAt" }], "otherGroupKeys", "history" }
   --config FILE   the Signet config (default: SIGNET_CONFIG, else .signet/config.json)
 
 Exit status: 0 listed, 2 usage error, 3 environment error (AWS or the sandbox unreachable,
@@ -73,6 +76,12 @@ export function formatKeys(listing: KeyListing): string {
     ...rows.map(line),
   ];
   if (listing.keys.length === 0) lines.push('(no keys: the rotator has not bootstrapped this profile)');
+  for (const key of listing.keys) {
+    if (key.validUntil === undefined) continue;
+    lines.push(
+      `  ${key.id ?? key.fingerprint}: URLs it signed valid until ${key.validUntil}; removed from the group at ${key.removableAt}`,
+    );
+  }
   if (listing.otherGroupKeys.length > 0)
     lines.push('', `also in the key group, not created by Signet: ${listing.otherGroupKeys.join(', ')}`);
   if (listing.history.length > 0) {
@@ -80,8 +89,9 @@ export function formatKeys(listing: KeyListing): string {
     for (const entry of listing.history) {
       const how =
         entry.revokedAt !== undefined ? `revoked ${entry.revokedAt}` : `removed ${entry.removedAt ?? '?'}`;
+      const valid = entry.validUntil === undefined ? '' : `  last URL valid until ${entry.validUntil}`;
       lines.push(
-        `  ${entry.id ?? '(no id)'}  ${how}  active ${entry.activatedAt ?? 'never'} .. ${entry.retiredAt ?? '-'}  ${entry.fingerprint}`,
+        `  ${entry.id ?? '(no id)'}  ${how}  active ${entry.activatedAt ?? 'never'} .. ${entry.retiredAt ?? '-'}${valid}  ${entry.fingerprint}`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import type { Profile } from '../config/index.ts';
 import type { KeyRing } from '../keys/ring.ts';
+import { propagationOf, recordedValidUntil, removableAt } from '../rotation/bounds.ts';
 import { checkInvariants } from '../rotation/invariants.ts';
 import {
   classifySignetKeys,
@@ -9,7 +10,7 @@ import {
   rotationDueAt,
 } from '../rotation/plan.ts';
 import type { RegisteredKeyGroup } from '../rotation/registry.ts';
-import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from '../rotation/timings.ts';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../rotation/timings.ts';
 import { parseSigningKey } from '../signing/index.ts';
 import { behaviorFor, type DistributionView } from './distribution.ts';
 import { type Finding, type FindingCode, type Severity, sortFindings } from './findings.ts';
@@ -36,15 +37,6 @@ export function diagnose(snapshot: DoctorSnapshot, now: Date): Finding[] {
 /** Whether a key id has the shape of a key group id (a UUID) rather than a public key id. */
 export function looksLikeKeyGroupId(id: string): boolean {
   return /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(id);
-}
-
-/**
- * The last moment a URL or cookie signed by a key that left the ring can still be valid: a signer
- * may use a ring naming it for `maxStale` after it stopped signing, and what it signed lives up to
- * `ttl.max`, give or take `clockSkew`. (`removeAfter` is an operator's margin, not a URL's lifetime.)
- */
-export function lastValidUseOf(lastSignedAt: number, profile: Profile): number {
-  return lastSignedAt + (profile.cache.maxStale + profile.ttl.max + profile.rotation.clockSkew) * 1000;
 }
 
 type Add = (
@@ -120,7 +112,8 @@ function diagnoseRing(
   const revoke = (id: string) => `signet revoke ${id} --profile ${name} --yes`;
   const nowMs = now.getTime();
   const registered = new Map(snapshot.publicKeys.map((key) => [key.id, key]));
-  const removal = removalDelaySeconds(profile) * 1000;
+  const removalDue = (key: (typeof ring.keys)[number]) =>
+    (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= nowMs;
 
   if (
     ring.keyGroupId !== undefined &&
@@ -154,10 +147,8 @@ function diagnoseRing(
       keyGroupIdAsKeyId(add, name, key.id, p.keyGroup);
       continue;
     }
-    const removalDue =
-      key.state === 'retiring' && key.retiredAt !== undefined && Date.parse(key.retiredAt) + removal <= nowMs;
     const publicKey = key.id === undefined ? undefined : registered.get(key.id);
-    if (key.id !== undefined && publicKey === undefined && !removalDue) {
+    if (key.id !== undefined && publicKey === undefined && !removalDue(key)) {
       add(
         key.state === 'pending' ? 'warning' : 'error',
         'PUBLIC_KEY_MISSING',
@@ -239,15 +230,17 @@ function diagnoseRing(
           break;
         case 'ACTIVE_NOT_PROPAGATED': {
           const trusted = key?.trustedAt === undefined ? Number.NaN : Date.parse(key.trustedAt);
-          const propagatedAt = trusted + profile.rotation.propagation * 1000;
+          // The wait recorded at its activation, so a later change of the setting judges nothing past.
+          const propagation = key === undefined ? profile.rotation.propagation : propagationOf(key, profile);
+          const propagatedAt = trusted + propagation * 1000;
           const stillEarly = !(propagatedAt <= nowMs);
           add(
             stillEarly ? 'error' : 'warning',
             'ACTIVE_KEY_TOO_NEW',
             keyId,
             stillEarly
-              ? `The active key ${keyId} has been in the key group since ${key?.trustedAt ?? 'never'}, less than rotation.propagation (${profile.rotation.propagation}s): edges that have not seen it yet refuse its URLs (403 InvalidKey).`
-              : `The active key ${keyId} was activated at ${key?.activatedAt} before it had been in the key group for rotation.propagation (${profile.rotation.propagation}s): URLs signed then may have been refused. Is something activating keys early?`,
+              ? `The active key ${keyId} has been in the key group since ${key?.trustedAt ?? 'never'}, less than rotation.propagation (${propagation}s): edges that have not seen it yet refuse its URLs (403 InvalidKey).`
+              : `The active key ${keyId} was activated at ${key?.activatedAt} before it had been in the key group for rotation.propagation (${propagation}s, in force then): URLs signed then may have been refused. Is something activating keys early?`,
             stillEarly
               ? `Wait until ${Number.isNaN(propagatedAt) ? 'it is in the key group' : new Date(propagatedAt).toISOString()}, or, if 403s persist, ${revoke(keyId ?? '')}`
               : `Activate keys only through the rotator (\`${rotate}\`), which waits for propagation.`,
@@ -325,8 +318,8 @@ function diagnoseRing(
     }
   }
   for (const key of ring.keys) {
-    if (key.state !== 'retiring' || key.retiredAt === undefined) continue;
-    const removeAt = Date.parse(key.retiredAt) + removal;
+    const removeAt = removableAt(key, profile)?.getTime();
+    if (removeAt === undefined) continue;
     if (removeAt + ROTATOR_SLACK_SECONDS * 1000 < nowMs) {
       add(
         'warning',
@@ -337,23 +330,25 @@ function diagnoseRing(
       );
     }
   }
+  // Each key that left is judged by the bound recorded when it left (the configs in force while it
+  // signed), never by today's config; entries from before bounds were recorded are not judged.
   for (const entry of ring.history) {
     const left = entry.removedAt ?? entry.revokedAt;
-    if (left === undefined) continue;
+    const recorded = recordedValidUntil(entry);
+    if (left === undefined || recorded === undefined) continue;
     const leftMs = Date.parse(left);
-    const lastSigned = Date.parse(entry.retiredAt ?? left);
-    const validUntil = lastValidUseOf(lastSigned, profile);
+    const validUntil = recorded.getTime();
     if (!(leftMs < validUntil)) continue;
     const id = entry.id ?? entry.fingerprint;
-    const how =
-      entry.removedAt !== undefined ? `removed from the key group at ${left}` : `revoked at ${left}`;
-    const retired = entry.retiredAt === undefined ? '' : ` (retired at ${entry.retiredAt})`;
+    const how = entry.removedAt !== undefined ? 'left the key group' : 'was revoked';
+    const retired = entry.retiredAt === undefined ? '' : `; it stopped signing at ${entry.retiredAt}`;
+    const lastExpiry = new Date(validUntil).toISOString();
     if (nowMs < validUntil) {
       add(
         entry.removedAt !== undefined ? 'error' : 'warning',
         'KEY_REMOVED_WHILE_VALID',
         entry.id ?? null,
-        `Key ${id} was ${how}${retired}, but URLs and cookies it signed may be valid until ${new Date(validUntil).toISOString()}: they are refused (403 InvalidKey) until then.`,
+        `Key ${id} ${how} at ${left}${retired}, and the last URL or cookie it signed stays valid until ${lastExpiry}: until then they are refused (403 InvalidKey).`,
         'Have callers request new URLs (they are signed with the active key); nothing restores a deleted public key id.',
       );
     } else if (entry.removedAt !== undefined) {
@@ -361,8 +356,8 @@ function diagnoseRing(
         'info',
         'KEY_REMOVED_WHILE_VALID',
         entry.id ?? null,
-        `Key ${id} was ${how}${retired}, before URLs it signed expired (until ${new Date(validUntil).toISOString()}); none of them is valid any more.`,
-        'Nothing to do now; removals through the rotator wait for the removal delay.',
+        `Key ${id} left the key group at ${left}${retired}, before the last URL or cookie it signed expired at ${lastExpiry}; none of them is valid any more.`,
+        'Nothing to do now; removals through the rotator wait for the recorded bound.',
       );
     }
   }

@@ -59,12 +59,12 @@ export function explainKey(context: KeyContext): KeyExplanation {
   } else if (history?.revokedAt !== undefined) {
     keyStatus = 'revoked';
     notes.push(
-      `key ${id} was revoked at ${history.revokedAt}${history.retiredAt === undefined ? '' : ` (retired at ${history.retiredAt})`}: it was profile ${profileName}'s key and no longer is`,
+      `key ${id} was revoked at ${history.revokedAt}${history.retiredAt === undefined ? '' : ` (retired at ${history.retiredAt})`}: it was profile ${profileName}'s key and no longer is${validUntilNote(history.validUntil)}`,
     );
   } else if (history !== undefined) {
     keyStatus = 'removed';
     notes.push(
-      `key ${id} was removed from the key group at ${history.removedAt ?? 'an unrecorded time'}${history.retiredAt === undefined ? '' : ` (retired at ${history.retiredAt})`}: it was profile ${profileName}'s key and no longer is`,
+      `key ${id} was removed from the key group at ${history.removedAt ?? 'an unrecorded time'}${history.retiredAt === undefined ? '' : ` (retired at ${history.retiredAt})`}: it was profile ${profileName}'s key and no longer is${validUntilNote(history.validUntil)}`,
     );
   } else {
     keyStatus = 'unknown';
@@ -93,4 +93,11 @@ export function explainKey(context: KeyContext): KeyExplanation {
     );
   }
   return { keyStatus, keyGroupIdAsKeyId, notes };
+}
+
+/** What the ring recorded, when the key left, about the last URL it signed (the bound in force then). */
+function validUntilNote(validUntil: string | undefined): string {
+  return validUntil === undefined
+    ? ''
+    : `; the last URL or cookie it signed was valid until ${validUntil}, under the bounds recorded while it signed`;
 }

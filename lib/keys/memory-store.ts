@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type KeyRing, keyRingSchema } from './ring.ts';
+import { type KeyRing, parseKeyRing, serializeKeyRing } from './ring.ts';
 import { KeyRingConflictError, type KeyRingStore, type VersionedKeyRing } from './store.ts';
 
 /**
@@ -15,12 +15,12 @@ export class MemoryKeyRingStore implements KeyRingStore {
   async load(): Promise<VersionedKeyRing | undefined> {
     this.calls.load++;
     if (this.#current === undefined) return undefined;
-    return { ring: keyRingSchema.parse(JSON.parse(this.#current.text)), version: this.#current.version };
+    return { ring: parseKeyRing(this.#current.text), version: this.#current.version };
   }
 
   async save(ring: KeyRing, previousVersion: string | undefined, transition: string): Promise<string> {
     this.calls.save++;
-    const text = JSON.stringify(keyRingSchema.parse(ring));
+    const text = serializeKeyRing(ring);
     const version = createHash('sha256')
       .update(`${previousVersion ?? 'bootstrap'}\n${transition}`)
       .digest('hex');

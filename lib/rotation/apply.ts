@@ -2,6 +2,7 @@ import type { Profile } from '../config/schema.ts';
 import { type HistoryEntry, KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../keys/ring.ts';
 import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
 import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
+import { boundsOfProfile, effectiveBounds, validUntilOf } from './bounds.ts';
 import { RotationError } from './errors.ts';
 import type { GenerateKeyPair } from './keygen.ts';
 import { callerReferenceFor, keyGroupNameFor, publicKeyCommentFor, publicKeyNameFor } from './names.ts';
@@ -28,7 +29,16 @@ export interface Commit {
   /** What changed: the ring's transition name (`activate:<fingerprint>:<time>`), or a CloudFront change. */
   readonly transition: string;
   /** The step: a phase (`bootstrap`, `introduce`, `activate`, `remove`) or a repair (`trust`, `delete-orphan`). */
-  readonly step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove' | 'delete-orphan' | 'revoke';
+  readonly step:
+    | 'bootstrap'
+    | 'introduce'
+    | 'trust'
+    | 'activate'
+    | 'remove'
+    | 'delete-orphan'
+    | 'revoke'
+    | 'record-bounds'
+    | 'record-incidents';
   readonly keyId?: string;
   readonly keyFingerprint?: string;
   /** The ring version written, when the change was a ring write. */
@@ -107,14 +117,35 @@ export async function applyAction(
         observed.group,
       );
       return;
-    case 'activate': {
+    case 'record-bounds': {
       const current = required(ring, action);
-      const iso = context.now.toISOString();
+      const raised = new Map(action.keys.map((entry) => [entry.fingerprint, entry.bounds]));
       const next: KeyRing = {
         ...current,
         keys: current.keys.map((key): RingKey => {
-          if (key.fingerprint === action.keyFingerprint) return { ...key, state: 'active', activatedAt: iso };
-          if (key.state === 'active') return { ...key, state: 'retiring', retiredAt: iso };
+          const bounds = raised.get(key.fingerprint);
+          return bounds === undefined ? key : { ...key, bounds };
+        }),
+      };
+      const first = action.keys[0]?.fingerprint ?? 'none';
+      await save(context, next, version, 'record-bounds', first);
+      return;
+    }
+    case 'activate': {
+      const current = required(ring, action);
+      const iso = context.now.toISOString();
+      const { profile } = context;
+      const next: KeyRing = {
+        ...current,
+        keys: current.keys.map((key): RingKey => {
+          // The activated key records the propagation wait it honoured, so a later change of
+          // rotation.propagation never makes this activation look early (or late).
+          if (key.fingerprint === action.keyFingerprint) {
+            const bounds = { ...effectiveBounds(key, profile), propagation: profile.rotation.propagation };
+            return { ...key, state: 'active', activatedAt: iso, bounds };
+          }
+          if (key.state === 'active')
+            return { ...key, state: 'retiring', retiredAt: iso, bounds: effectiveBounds(key, profile) };
           return key;
         }),
       };
@@ -132,6 +163,10 @@ export async function applyAction(
         ...(key.activatedAt === undefined ? {} : { activatedAt: key.activatedAt }),
         ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
         removedAt: context.now.toISOString(),
+        // The bound it was removed under, kept so the past is judged by the config in force then.
+        ...(key.retiredAt === undefined
+          ? {}
+          : { validUntil: validUntilOf(key, context.profile, new Date(key.retiredAt)).toISOString() }),
       };
       const next: KeyRing = {
         ...current,
@@ -173,6 +208,7 @@ export function newRingKey(context: ApplyContext): RingKey {
     fingerprint: parsed.fingerprint,
     state: 'pending',
     createdAt: context.now.toISOString(),
+    bounds: boundsOfProfile(context.profile),
   };
 }
 
@@ -297,7 +333,7 @@ export async function save(
   context: ApplyContext,
   ring: KeyRing,
   previousVersion: string | undefined,
-  step: 'bootstrap' | 'introduce' | 'trust' | 'activate' | 'remove' | 'revoke',
+  step: Exclude<Commit['step'], 'delete-orphan'>,
   fingerprint: string,
   keyId?: string,
 ): Promise<string> {

@@ -1,5 +1,6 @@
+import { propagationOf, recordedValidUntil, removableAt, validUntilOf } from './bounds.ts';
 import { classifySignetKeys, ownKeyGroup, type RotationState } from './plan.ts';
-import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from './timings.ts';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './timings.ts';
 
 /** Stable codes of the DESIGN §4 invariants. */
 export type ViolationCode =
@@ -71,15 +72,11 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
   }
   const inGroup = new Set(group?.items ?? []);
   const registered = new Set(publicKeys.map((key) => key.id));
-  const removal = removalDelaySeconds(profile) * 1000;
 
   for (const key of ring.keys) {
     // A retiring key past its removal delay may be mid-removal (gone from CloudFront, not yet from
     // the ring); the next run finishes that, and no URL it signed is still valid.
-    const removalDue =
-      key.state === 'retiring' &&
-      key.retiredAt !== undefined &&
-      Date.parse(key.retiredAt) + removal <= now.getTime();
+    const removalDue = (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime();
     if (removalDue) continue;
     if (key.id === undefined || !registered.has(key.id)) {
       add(
@@ -94,21 +91,26 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
         add('ACTIVE_NOT_IN_GROUP', `The active key ${key.id} is not in the key group.`, key.id);
       const trusted = key.trustedAt === undefined ? Number.NaN : Date.parse(key.trustedAt);
       const activated = Date.parse(key.activatedAt ?? key.createdAt);
-      if (!(trusted + profile.rotation.propagation * 1000 <= activated)) {
+      // Judged by the wait in force when it was activated (recorded then), not today's.
+      const propagation = propagationOf(key, profile);
+      if (!(trusted + propagation * 1000 <= activated)) {
         add(
           'ACTIVE_NOT_PROPAGATED',
           `The active key ${key.id} was activated before it had been in the key group for ` +
-            `${profile.rotation.propagation}s (trusted ${key.trustedAt ?? 'never'}, activated ${key.activatedAt}).`,
+            `${propagation}s (trusted ${key.trustedAt ?? 'never'}, activated ${key.activatedAt}).`,
           key.id,
           options.activatedWithoutPropagation === true ? 'warning' : 'error',
         );
       }
     } else if (key.state === 'retiring') {
-      const retired = key.retiredAt === undefined ? Number.NaN : Date.parse(key.retiredAt);
       if (!inGroup.has(key.id)) {
+        const until =
+          key.retiredAt === undefined
+            ? 'everything it signed expired'
+            : validUntilOf(key, profile, new Date(key.retiredAt)).toISOString();
         add(
           'RETIRING_KEY_LEFT_GROUP',
-          `The retiring key ${key.id} left the key group before ${new Date(retired + removal).toISOString()}: URLs it signed are refused.`,
+          `The retiring key ${key.id} left the key group before ${until}: URLs it signed are refused.`,
           key.id,
         );
       }
@@ -120,12 +122,16 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
       );
     }
   }
+  // The past is judged by the bound recorded when each key left: what was in force while it signed.
   for (const entry of ring.history) {
-    if (entry.removedAt === undefined || entry.retiredAt === undefined) continue;
-    if (Date.parse(entry.removedAt) < Date.parse(entry.retiredAt) + removal) {
+    const validUntil = recordedValidUntil(entry);
+    if (entry.removedAt === undefined || validUntil === undefined) continue;
+    // Only while such URLs can still be presented: afterwards it is history (doctor notes it as info).
+    if (Date.parse(entry.removedAt) < validUntil.getTime() && now.getTime() < validUntil.getTime()) {
       add(
         'KEY_REMOVED_TOO_EARLY',
-        `Key ${entry.id ?? entry.fingerprint} was removed at ${entry.removedAt}, before URLs it signed until ${entry.retiredAt} expired.`,
+        `Key ${entry.id ?? entry.fingerprint} left the key group at ${entry.removedAt}, but URLs and cookies it ` +
+          `signed could be valid until ${validUntil.toISOString()}.`,
         entry.id,
       );
     }

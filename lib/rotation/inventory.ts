@@ -1,4 +1,5 @@
-import type { HistoryEntry, RingKey } from '../keys/ring.ts';
+import type { HistoryEntry, RingKey, SigningBounds } from '../keys/ring.ts';
+import { effectiveBounds, removableAt, validUntilOf } from './bounds.ts';
 import { findOrphans, fingerprintOfRegistered, type RotationState } from './plan.ts';
 
 /** One key as `signet keys` shows it: never the private key. */
@@ -19,6 +20,15 @@ export interface KeyListingRow {
   readonly inGroup: boolean;
   /** CloudFront still has its public key. */
   readonly registered: boolean;
+  /**
+   * What the key may sign under, as the ring records it (the longest config in force while it
+   * could sign), raised to the current config's where that is longer. Absent for orphans.
+   */
+  readonly bounds?: SigningBounds;
+  /** A retiring key: the last instant anything it signed can be valid. */
+  readonly validUntil?: string;
+  /** A retiring key: when the rotator takes it out of the key group (`validUntil` + `removeAfter`). */
+  readonly removableAt?: string;
 }
 
 /** Everything `signet keys` prints for one profile. */
@@ -57,6 +67,13 @@ export function listKeys(state: RotationState): KeyListing {
     ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
     inGroup: key.id !== undefined && inGroup.has(key.id),
     registered: key.id !== undefined && registered.has(key.id),
+    bounds: effectiveBounds(key, state.profile),
+    ...(key.state === 'retiring' && key.retiredAt !== undefined
+      ? {
+          validUntil: validUntilOf(key, state.profile, new Date(key.retiredAt)).toISOString(),
+          removableAt: removableAt(key, state.profile)!.toISOString(),
+        }
+      : {}),
   }));
   for (const orphan of findOrphans(state)) {
     rows.push({

@@ -1,6 +1,7 @@
 import type { Profile } from '../config/schema.ts';
-import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
+import type { HistoryEntry, KeyRing, RingKey, SigningBounds } from '../keys/ring.ts';
 import { parseVerifyingKey } from '../signing/index.ts';
+import { boundsOfProfile, effectiveBounds, raisedBounds, removableAt, validitySeconds } from './bounds.ts';
 import { isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor, ringTagFor, ringTagOf } from './names.ts';
 import type { ListedKeyGroup, RegisteredKeyGroup, RegisteredPublicKey } from './registry.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from './timings.ts';
@@ -85,6 +86,15 @@ export type RotationAction =
       readonly keyFingerprint: string;
       readonly retiringKeyId: string | undefined;
     }
+  /**
+   * The config in force would let these keys sign URLs that outlive their recorded bounds (a longer
+   * `ttl.max`, `cache.maxStale` or `clockSkew`, or a ring written before bounds were recorded):
+   * raise the bounds in the ring. A ring write only; the run then plans again.
+   */
+  | {
+      readonly kind: 'record-bounds';
+      readonly keys: readonly { readonly fingerprint: string; readonly bounds: SigningBounds }[];
+    }
   /** Phase 3: out of the group, DeletePublicKey, out of the ring into `history` with `removedAt`. */
   | { readonly kind: 'remove'; readonly keyId: string; readonly keyFingerprint: string }
   /**
@@ -119,11 +129,19 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
 
   if (ring === undefined) {
     if (accountFull) return accountFullAction(publicKeys.length);
-    if (groupFull) return groupFullAction(group);
+    if (groupFull) return groupFullAction(group, state);
     return { kind: 'bootstrap' };
   }
   const mismatch = keyGroupMismatch(ring, group, profile);
   if (mismatch !== undefined) return mismatch;
+
+  // Before anything is removed or signs further: what a key may sign under today's config must be
+  // on record, so that a later, shorter config cannot bring its removal forward.
+  const raised = ring.keys.flatMap((key) => {
+    const bounds = raisedBounds(key, profile, now);
+    return bounds === undefined ? [] : [{ fingerprint: key.fingerprint, bounds }];
+  });
+  if (raised.length > 0) return { kind: 'record-bounds', keys: raised };
 
   const registered = new Map(publicKeys.map((key) => [key.id, key]));
   const inGroup = new Set(group?.items ?? []);
@@ -139,18 +157,18 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
       (key) => key.name === publicKeyName && fingerprintOfRegistered(key) === pending.fingerprint,
     );
     if (existing !== undefined) {
-      if (!inGroup.has(existing.id) && groupFull) return groupFullAction(group);
+      if (!inGroup.has(existing.id) && groupFull) return groupFullAction(group, state);
       return { kind: 'adopt-orphan', keyId: existing.id, keyFingerprint: pending.fingerprint };
     }
     if (accountFull) return accountFullAction(publicKeys.length);
-    if (groupFull) return groupFullAction(group);
+    if (groupFull) return groupFullAction(group, state);
     return { kind: 'register-pending', keyFingerprint: pending.fingerprint, publicKeyName };
   }
   if (
     pending?.id !== undefined &&
     (!inGroup.has(pending.id) || pending.trustedAt === undefined || ring.keyGroupId === undefined)
   ) {
-    if (!inGroup.has(pending.id) && groupFull) return groupFullAction(group);
+    if (!inGroup.has(pending.id) && groupFull) return groupFullAction(group, state);
     return { kind: 'trust-pending', keyId: pending.id, keyFingerprint: pending.fingerprint };
   }
 
@@ -189,11 +207,9 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
   }
 
   const removable = ring.keys.find(
-    (key): key is RingKey & { id: string; retiredAt: string } =>
-      key.state === 'retiring' &&
+    (key): key is RingKey & { id: string } =>
       key.id !== undefined &&
-      key.retiredAt !== undefined &&
-      at(key.retiredAt, removalDelaySeconds(profile)).getTime() <= now.getTime(),
+      (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime(),
   );
   if (removable !== undefined)
     return { kind: 'remove', keyId: removable.id, keyFingerprint: removable.fingerprint };
@@ -202,7 +218,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
     const introduceAt = active === undefined ? undefined : rotationDueAt(active, profile);
     const due = introduceAt === undefined || introduceAt.getTime() <= now.getTime();
     if (due || options.forceIntroduce === true) {
-      if (groupFull) return groupFullAction(group);
+      if (groupFull) return groupFullAction(group, state);
       if (accountFull) return accountFullAction(publicKeys.length);
       return {
         kind: 'introduce',
@@ -424,8 +440,8 @@ function nextDueAt(state: RotationState, pending: RingKey | undefined, active: R
   const candidates: Date[] = [];
   if (pending?.trustedAt !== undefined) candidates.push(at(pending.trustedAt, profile.rotation.propagation));
   for (const key of ring?.keys ?? []) {
-    if (key.state === 'retiring' && key.retiredAt !== undefined)
-      candidates.push(at(key.retiredAt, removalDelaySeconds(profile)));
+    const removal = removableAt(key, profile);
+    if (removal !== undefined) candidates.push(removal);
   }
   if (pending === undefined && active !== undefined) candidates.push(rotationDueAt(active, profile));
   for (const orphan of findOrphans(state)) candidates.push(orphan.deletableAt);
@@ -466,13 +482,47 @@ function keyGroupMismatch(
   return undefined;
 }
 
-function groupFullAction(group: RegisteredKeyGroup | undefined): RotationAction {
+function groupFullAction(group: RegisteredKeyGroup | undefined, state: RotationState): RotationAction {
   return {
     kind: 'blocked',
     reason: 'group-full',
-    message: `Key group ${group?.id} holds ${group?.items.length} keys, CloudFront's maximum of ${MAX_KEYS_PER_GROUP}; remove one to rotate.`,
+    message:
+      `Key group ${group?.id} holds ${group?.items.length} keys, CloudFront's maximum of ${MAX_KEYS_PER_GROUP}; remove one to rotate.` +
+      heldLongerThanConfig(state),
   };
 }
+
+/**
+ * Names the retiring keys that stay in the group longer than the current config alone would keep
+ * them, because a longer config was in force while they signed: why a shortened `ttl.max` (or
+ * `cache.maxStale`, `rotation.clockSkew`) together with a shorter `rotation.rotateEvery` can fill
+ * the group. Empty when there are none.
+ */
+export function heldLongerThanConfig(state: RotationState): string {
+  const { ring, profile } = state;
+  const current = boundsOfProfile(profile);
+  const held = (ring?.keys ?? []).flatMap((key) => {
+    const removal = removableAt(key, profile);
+    if (removal === undefined || key.bounds === undefined) return [];
+    const recorded = effectiveBounds(key, profile);
+    if (validitySeconds(recorded) <= validitySeconds(current)) return [];
+    const fields = (['ttlMax', 'maxStale', 'clockSkew'] as const)
+      .filter((field) => recorded[field] > current[field])
+      .map((field) => `${FIELD_NAMES[field]} ${recorded[field]}s (now ${current[field]}s)`);
+    return [`${key.id ?? key.fingerprint} until ${removal.toISOString()} (${fields.join(', ')})`];
+  });
+  if (held.length === 0) return '';
+  return (
+    ` Retiring keys stay until everything they signed under the config in force then has expired: ${held.join('; ')}. ` +
+    'Rotation resumes once they are removed; a shorter rotation.rotateEvery than the old timings allow waits for that.'
+  );
+}
+
+const FIELD_NAMES = {
+  ttlMax: 'ttl.max',
+  maxStale: 'cache.maxStale',
+  clockSkew: 'rotation.clockSkew',
+} as const;
 
 function accountFullAction(count: number): RotationAction {
   return {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
 import { KeyRingConflictError } from '../keys/store.ts';
 import { type ApplyContext, applyAction, type Commit, newRingKey, save, withdraw } from './apply.ts';
+import { effectiveBounds, validitySeconds } from './bounds.ts';
 import { RotationError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import { generateKeyPair as defaultGenerateKeyPair } from './keygen.ts';
@@ -17,9 +18,15 @@ import { noRotationMetrics, silentRotationLog } from './telemetry.ts';
  */
 export interface RevokeExposure {
   readonly signedFrom?: Date;
-  /** When signing with the key stops: its retirement (or now), plus `cache.maxStale` for signers holding a cached ring. */
+  /**
+   * When signing with the key stops: its retirement (or now), plus `cache.maxStale` for signers
+   * holding a cached ring (the largest recorded while it could sign, or the current one if larger).
+   */
   readonly signedUntil?: Date;
-  /** `signedUntil` + `ttl.max` + `rotation.clockSkew`: after this no URL it signed would still be valid. */
+  /**
+   * `signedUntil` + `ttl.max` + `rotation.clockSkew` (recorded bounds, as for `signedUntil`): after
+   * this no URL it signed would still be valid.
+   */
   readonly failingUntil?: Date;
 }
 
@@ -93,7 +100,7 @@ export function planRevoke(state: RotationState, keyId: string): RevokePlan {
       inGroup,
       registered,
       ...afterRevocation(state, ring),
-      exposure: exposureOf(state, entry.activatedAt, entry.retiredAt ?? entry.revokedAt ?? entry.removedAt),
+      exposure: historyExposure(state, entry),
     };
   }
 
@@ -104,6 +111,7 @@ export function planRevoke(state: RotationState, keyId: string): RevokePlan {
       newest(ring.keys.filter((candidate) => candidate.state === 'pending' && propagated(candidate))) ??
       newest(ring.keys.filter((candidate) => candidate.state === 'retiring' && propagated(candidate)));
   }
+  const exposure = exposureOf(state, key.activatedAt, key.state === 'active' ? iso : key.retiredAt, key);
   const entry: HistoryEntry = {
     id: keyId,
     fingerprint: key.fingerprint,
@@ -114,6 +122,8 @@ export function planRevoke(state: RotationState, keyId: string): RevokePlan {
         ? {}
         : { retiredAt: key.retiredAt }),
     revokedAt: iso,
+    // What it signed could have lived this long: later runs and doctor judge the revocation by it.
+    ...(exposure.failingUntil === undefined ? {} : { validUntil: exposure.failingUntil.toISOString() }),
   };
   const nextRing: KeyRing = {
     ...ring,
@@ -140,7 +150,7 @@ export function planRevoke(state: RotationState, keyId: string): RevokePlan {
     inGroup,
     registered,
     ...afterRevocation(state, nextRing),
-    exposure: exposureOf(state, key.activatedAt, key.state === 'active' ? iso : key.retiredAt),
+    exposure,
   };
 }
 
@@ -169,20 +179,45 @@ function afterRevocation(state: RotationState, ring: KeyRing): Pick<RevokePlan, 
   };
 }
 
+/**
+ * What revoking a key breaks, from its recorded bounds: a ring key's (raised to the current config's,
+ * as removal does). The bounds never shorten with the config, so "fails until" is never too early.
+ */
 function exposureOf(
   state: RotationState,
   activatedAt: string | undefined,
   stoppedAt: string | undefined,
+  key: Pick<RingKey, 'bounds'>,
 ): RevokeExposure {
   if (activatedAt === undefined) return {};
   const { profile, now } = state;
+  const bounds = effectiveBounds(key, profile);
   const stopped = stoppedAt === undefined ? now.getTime() : Date.parse(stoppedAt);
-  const signedUntil = stopped + profile.cache.maxStale * 1000;
-  const failingUntil = signedUntil + (profile.ttl.max + profile.rotation.clockSkew) * 1000;
+  const signedUntil = stopped + bounds.maxStale * 1000;
+  const failingUntil = stopped + validitySeconds(bounds) * 1000;
   if (failingUntil <= now.getTime()) return {};
   return {
     signedFrom: new Date(activatedAt),
     signedUntil: new Date(signedUntil),
+    failingUntil: new Date(failingUntil),
+  };
+}
+
+/**
+ * The exposure of a key already in the history (a rerun of a revocation): the bound recorded when it
+ * left, else (an entry written before bounds were recorded) the current config's.
+ */
+function historyExposure(state: RotationState, entry: HistoryEntry): RevokeExposure {
+  const stoppedAt = entry.retiredAt ?? entry.revokedAt ?? entry.removedAt;
+  if (entry.validUntil === undefined || entry.activatedAt === undefined || stoppedAt === undefined)
+    return exposureOf(state, entry.activatedAt, stoppedAt, {});
+  const failingUntil = Date.parse(entry.validUntil);
+  if (failingUntil <= state.now.getTime()) return {};
+  return {
+    signedFrom: new Date(entry.activatedAt),
+    signedUntil: new Date(
+      Math.min(failingUntil, Date.parse(stoppedAt) + state.profile.cache.maxStale * 1000),
+    ),
     failingUntil: new Date(failingUntil),
   };
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Profile } from '../config/schema.ts';
+import type { Incident, KeyRing } from '../keys/ring.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
-import { type ApplyContext, applyAction, type Commit, type ObservedState } from './apply.ts';
+import { type ApplyContext, applyAction, type Commit, type ObservedState, save } from './apply.ts';
 import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
@@ -36,7 +37,10 @@ export interface RunRotationOptions {
   readonly runId?: string;
   /** Plan-and-apply attempts when another writer got there first. Default 4. */
   readonly maxAttempts?: number;
-  /** Throw {@link RotationInvariantError} when an invariant fails, instead of answering `ok: false`. */
+  /**
+   * Throw {@link RotationInvariantError} when an invariant fails for the first time (one the ring's
+   * `incidents` does not list yet), instead of answering `ok: false`.
+   */
   readonly throwOnViolation?: boolean;
   /**
    * Begin a rotation early (`signet rotate --start`): introduce a pending key even though the active
@@ -52,7 +56,11 @@ export interface RunRotationOptions {
 /** What one run did and where it left the profile. */
 export interface RotationResult {
   readonly profile: string;
-  /** No error-severity invariant violation, and the run was not blocked. */
+  /**
+   * No new error-severity invariant violation, and the run was not blocked. A violation already
+   * reported by an earlier run (listed in the ring's `incidents`) is in `violations` and logged, but
+   * fails only the run that first saw it: one incident, one failed run, one alarm.
+   */
   readonly ok: boolean;
   /** The last action planned (and applied, unless `none` or `blocked`). */
   readonly action: RotationAction;
@@ -73,6 +81,8 @@ export interface RotationResult {
   /** Plan-and-apply attempts made (1 without conflicts). */
   readonly attempts: number;
   readonly violations: readonly Violation[];
+  /** The error-severity violations this run saw first (counted in `RotationInvariantErrors`). */
+  readonly newViolations: readonly Violation[];
 }
 
 /**
@@ -96,6 +106,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   let action: RotationAction = { kind: 'none' };
   let deferred: RotationAction | undefined;
   let conflicted = false;
+  let recordedBounds = false;
   let attempts = 0;
 
   const onCommit = (commit: Commit) => {
@@ -133,6 +144,11 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
       }
       try {
         await applyAction(action, observed, applyContext(options, now, runId, onCommit));
+        // Recording bounds is bookkeeping, not a phase: plan again from the ring it wrote, once.
+        if (action.kind === 'record-bounds' && !recordedBounds) {
+          recordedBounds = true;
+          continue;
+        }
         break;
       } catch (error) {
         if (error instanceof RegistryQuotaError) {
@@ -182,10 +198,11 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
 
   // The invariants are checked on what the services hold now, not on what this run meant to write.
   const now = options.now();
-  const final = await observe(options);
+  let final = await observe(options);
   const violations = checkInvariants(stateOf(options, final, now), {
     activatedWithoutPropagation: activateWithoutPropagation,
   });
+  const incidents = reconcileIncidents(final.versioned?.ring, violations, now);
   for (const violation of violations) {
     const fields = {
       ...dimensions,
@@ -193,9 +210,36 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
       keyId: violation.keyId,
       message: violation.message,
     };
-    if (violation.severity === 'error') log.error('rotation invariant violated', fields);
-    else log.warn('rotation invariant warning', fields);
+    if (violation.severity === 'error') {
+      const known = incidents.known.get(incidentKey(violation));
+      log.error('rotation invariant violated', {
+        ...fields,
+        ...(known === undefined ? { firstSeen: true } : { firstSeen: false, firstSeenAt: known.firstSeenAt }),
+      });
+    } else log.warn('rotation invariant warning', fields);
     metrics.count('RotationInvariantViolations', 1, { ...dimensions, code: violation.code });
+  }
+  // One count per incident, when first seen: what the invariant alarm watches (errors only, no code).
+  if (incidents.fresh.length > 0)
+    metrics.count('RotationInvariantErrors', incidents.fresh.length, dimensions);
+  if (incidents.changed && final.versioned !== undefined) {
+    try {
+      const ringVersion = await save(
+        applyContext(options, now, runId, onCommit),
+        { ...final.versioned.ring, incidents: incidents.next },
+        final.versioned.version,
+        'record-incidents',
+        incidents.next.map(incidentKey).join(',') || 'none',
+      );
+      final = {
+        ...final,
+        versioned: { ring: { ...final.versioned.ring, incidents: incidents.next }, version: ringVersion },
+      };
+    } catch (error) {
+      // Another writer moved the ring: the next run records them (and counts a new one again).
+      if (!(error instanceof KeyRingConflictError)) throw error;
+      log.warn('rotation incidents not recorded: another writer changed the key ring', { ...dimensions });
+    }
   }
 
   const ring = final.versioned?.ring;
@@ -207,13 +251,12 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     if (metrics.gauge !== undefined) metrics.gauge('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
     else metrics.count('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
   }
-  const errors = violations.filter((violation) => violation.severity === 'error');
   // What falls due next is read from the state this run left, so a run that acted still says it.
   const after = planRotation(stateOf(options, final, now));
   const nextAt = after.kind === 'none' ? after.nextAt : action.kind === 'none' ? action.nextAt : undefined;
   const result: RotationResult = {
     profile: options.profileName,
-    ok: errors.length === 0 && action.kind !== 'blocked',
+    ok: incidents.fresh.length === 0 && action.kind !== 'blocked',
     action,
     transitioned: commits.some((commit) => PHASE_KINDS.has(commit.step as RotationAction['kind'])),
     commits,
@@ -226,10 +269,44 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     ...(nextAt === undefined ? {} : { nextAt }),
     attempts,
     violations,
+    newViolations: incidents.fresh,
   };
-  if (errors.length > 0 && options.throwOnViolation === true)
-    throw new RotationInvariantError(options.profileName, errors);
+  if (incidents.fresh.length > 0 && options.throwOnViolation === true)
+    throw new RotationInvariantError(options.profileName, incidents.fresh);
   return result;
+}
+
+/** An incident's identity: the same code on the same key is the same incident. */
+function incidentKey(incident: Pick<Incident, 'code' | 'keyId'>): string {
+  return `${incident.code}:${incident.keyId ?? ''}`;
+}
+
+/**
+ * Splits this run's error violations into those the ring's `incidents` already lists and those
+ * seen for the first time, and computes the list to keep: the errors present now (a resolved
+ * incident drops out, so it alarms again if it comes back). `changed` when the list must be written.
+ */
+function reconcileIncidents(ring: KeyRing | undefined, violations: readonly Violation[], now: Date) {
+  const recorded = ring?.incidents ?? [];
+  const known = new Map(recorded.map((incident) => [incidentKey(incident), incident]));
+  const errors = violations.filter((violation) => violation.severity === 'error');
+  const fresh = errors.filter((violation) => !known.has(incidentKey(violation)));
+  const seen = new Set<string>();
+  const next: Incident[] = [];
+  for (const violation of errors) {
+    const key = incidentKey(violation);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    next.push(
+      known.get(key) ?? {
+        code: violation.code,
+        ...(violation.keyId === undefined ? {} : { keyId: violation.keyId }),
+        firstSeenAt: now.toISOString(),
+      },
+    );
+  }
+  const changed = next.length !== recorded.length || fresh.length > 0;
+  return { known, fresh, next, changed };
 }
 
 /**

@@ -16,8 +16,16 @@ export type RotationMetricName =
   | 'RotationFailures'
   /** A run that could not advance (quota, missing key group); dimensions `profile`, `reason`. */
   | 'RotationBlocked'
-  /** One per invariant broken after a run; dimensions `profile`, `code`. */
+  /**
+   * One per invariant broken after a run, warnings included, every run it persists; dimensions
+   * `profile`, `code`. For dashboards: alarm on `RotationInvariantErrors` instead.
+   */
   | 'RotationInvariantViolations'
+  /**
+   * Error-severity invariant violations counted once, by the run that first saw each (the ring's
+   * `incidents` remembers them); dimension `profile` only, so one alarm covers every code.
+   */
+  | 'RotationInvariantErrors'
   /** Seconds since the active key was activated (a gauge); dimension `profile`. */
   | 'ActiveKeyAgeSeconds'
   /** A canary fetch with the pending key did not answer 200, so activation waits; dimension `profile`. */

@@ -457,6 +457,8 @@ describe('signet doctor against the sandbox', () => {
           fingerprint: generateKey().fingerprint,
           retiredAt: iso(now - 2 * HOUR),
           removedAt: iso(now - HOUR),
+          // The bound recorded when it left: what it signed is valid for another 23 h.
+          validUntil: iso(now + 23 * HOUR),
         },
       ],
     });

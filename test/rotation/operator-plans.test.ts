@@ -107,6 +107,7 @@ describe('listKeys (signet keys)', () => {
           activatedAt: iso(200),
           inGroup: true,
           registered: true,
+          bounds: { ttlMax: 300, maxStale: 60, clockSkew: 30 },
         },
         {
           id: undefined,
@@ -120,6 +121,7 @@ describe('listKeys (signet keys)', () => {
           activatedAt: pending.activatedAt,
           inGroup: false,
           registered: false,
+          bounds: { ttlMax: 300, maxStale: 60, clockSkew: 30 },
         },
         {
           id: 'KORPHAN0000001',

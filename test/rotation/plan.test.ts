@@ -418,13 +418,18 @@ describe('checkInvariants', () => {
     expect(checkInvariants({ ...withKey, now: at(TIMINGS.removal) })).toEqual([]);
   });
 
-  it('reports a key removed before the removal delay', () => {
+  it('reports a key removed before the bound recorded when it left, while that bound lasts', () => {
     const s = steady(at(10));
-    const ring = {
-      ...s.ring!,
-      history: [{ id: 'KOLD', fingerprint: 'sha256:x', retiredAt: iso(0), removedAt: iso(5) }],
-    };
-    expect(checkInvariants({ ...s, ring }).map((v) => v.code)).toEqual(['KEY_REMOVED_TOO_EARLY']);
+    const entry = { id: 'KOLD', fingerprint: 'sha256:x', retiredAt: iso(0), removedAt: iso(5) };
+    const early = { ...s.ring!, history: [{ ...entry, validUntil: iso(390) }] };
+    expect(checkInvariants({ ...s, ring: early }).map((v) => v.code)).toEqual(['KEY_REMOVED_TOO_EARLY']);
+    // Once the last URL it signed has expired, it is history, not a live violation.
+    expect(checkInvariants({ ...s, ring: early, now: at(390) })).toEqual([]);
+    // Removed after its recorded bound: fine, whatever today's config says.
+    const onTime = { ...s.ring!, history: [{ ...entry, validUntil: iso(4) }] };
+    expect(checkInvariants({ ...s, ring: onTime })).toEqual([]);
+    // An entry from before bounds were recorded is not judged by today's timings.
+    expect(checkInvariants({ ...s, ring: { ...s.ring!, history: [entry] } })).toEqual([]);
   });
 
   it('reports unregistered ring keys and orphans in the group as errors, stray keys as warnings', () => {

@@ -113,6 +113,8 @@ describe('revokeKey', () => {
         activatedAt: revoked.activatedAt,
         retiredAt: iso(context.clock),
         revokedAt: iso(context.clock),
+        // The recorded "fails until": later runs and doctor judge the revocation by it.
+        validUntil: iso(context.clock, 60 + 300 + 30),
       },
     ]);
     expect(after.group!.items).toEqual([pendingKeyId]);

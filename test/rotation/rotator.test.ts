@@ -177,7 +177,7 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
     }
   });
 
-  it('fails the run, logs and counts when an invariant is broken; throws RotationInvariantError on request', async () => {
+  it('fails the run that first sees a broken invariant, counts it once, and throws RotationInvariantError on request', async () => {
     const context = await freshProfile('broken');
     try {
       await rotate(context);
@@ -210,6 +210,37 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
           dimensions: { profile: 'broken', code: 'RETIRING_KEY_LEFT_GROUP' },
         }),
       ]);
+      // The alarm's metric: errors only, one dimension, counted by the run that first saw it.
+      expect(metrics.of('RotationInvariantErrors')).toEqual([
+        expect.objectContaining({ value: 1, dimensions: { profile: 'broken' } }),
+      ]);
+      const recorded = (await observeRotation(context.store, context.registry)).ring!;
+      expect(recorded.incidents).toEqual([
+        {
+          code: 'RETIRING_KEY_LEFT_GROUP',
+          keyId: retiring.id,
+          firstSeenAt: context.clock.now().toISOString(),
+        },
+      ]);
+
+      // The next run still sees and logs it, but neither fails nor counts it again.
+      const laterMetrics = new RecordingMetrics();
+      const later = await rotate(context, { metrics: laterMetrics, throwOnViolation: true });
+      expect(later.ok).toBe(true);
+      expect(later.violations).toEqual([expect.objectContaining({ code: 'RETIRING_KEY_LEFT_GROUP' })]);
+      expect(later.newViolations).toEqual([]);
+      expect(laterMetrics.of('RotationInvariantErrors')).toEqual([]);
+
+      // Once fixed, the incident is dropped; if it happens again it fails (and throws) again.
+      const broken = (await observeRotation(context.store, context.registry)).group!;
+      await context.registry.updateKeyGroup(broken, [...broken.items, retiring.id!]);
+      expect((await rotate(context)).violations).toEqual([]);
+      expect((await observeRotation(context.store, context.registry)).ring!.incidents).toEqual([]);
+      const again = (await observeRotation(context.store, context.registry)).group!;
+      await context.registry.updateKeyGroup(
+        again,
+        again.items.filter((id) => id !== retiring.id),
+      );
       await expect(rotate(context, { throwOnViolation: true })).rejects.toMatchObject({
         code: 'ERR_ROTATION_INVARIANT',
         violations: [expect.objectContaining({ code: 'RETIRING_KEY_LEFT_GROUP' })],

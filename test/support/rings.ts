@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import type { KeyRing, RingKey } from '../../lib/keys/ring.ts';
+import { KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../../lib/keys/ring.ts';
 import { fingerprintOf } from '../../lib/signing/index.ts';
 
 /** A ring key generated at run time (never committed). */
@@ -21,6 +21,8 @@ export function ringKey(
     createdAt: '2026-11-01T00:00:00Z',
     trustedAt: '2026-11-01T00:00:00Z',
     activatedAt: '2026-11-01T01:00:00Z',
+    // The bounds a rotator running testProfile() records (ttl.max 300, maxStale 60, clockSkew 30).
+    bounds: { ttlMax: 300, maxStale: 60, clockSkew: 30 },
     ...overrides,
   };
 }
@@ -28,7 +30,7 @@ export function ringKey(
 /** A ring with one active key. */
 export function activeRing(key: RingKey = ringKey()): KeyRing {
   return {
-    schema: 'signet.keyring/1',
+    schema: KEY_RING_SCHEMA,
     keyGroupId: '5b7a1f9e-1111-4c8e-9a43-0123456789ab',
     keys: [key],
     history: [],
