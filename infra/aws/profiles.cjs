@@ -172,6 +172,35 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
       },
     };
 
+    // A broken rotation invariant of error severity (a key out of the group while URLs it signed
+    // are valid, an active key CloudFront does not trust, ...): RotationInvariantErrors is counted
+    // once per incident, by the run that first sees it (the ring remembers it, lib/rotation/rotator.ts),
+    // with the dimensions service and profile only, so one alarm covers every code and fires once
+    // per incident rather than on every later run. Details: the rotator's log and `signet doctor`.
+    Resources[`RotationInvariantViolatedAlarm${suffix}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription:
+          `Signet ${stage}: a rotation invariant of profile ${name} is broken (for example a key left ` +
+          'the key group while URLs it signed are still valid): callers may be getting 403s. Run ' +
+          '`signet doctor` for the finding and its remedy; the rotator log line "rotation invariant violated" names the code.',
+        Namespace: 'Signet',
+        MetricName: 'RotationInvariantErrors',
+        Dimensions: [
+          { Name: 'service', Value: 'signet-rotator' },
+          { Name: 'profile', Value: name },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        OKActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      },
+    };
+
     // Every profile's key group, exported as signet-<stage>-<profile>-key-group-id for
     // distributions in other stacks (`!ImportValue`).
     Outputs[`KeyGroupId${pascalCase(name)}`] = {

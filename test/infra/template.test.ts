@@ -567,6 +567,36 @@ describe('a stage whose config has several profiles', () => {
     expect(resource(template, 'RotationFailedAlarm').Type).toBe('AWS::CloudWatch::Alarm');
   });
 
+  it('alarms once per broken invariant of each profile, on the metric the rotator counts once per incident', () => {
+    const { template } = stage('multi');
+    const alarms = Object.keys(template.Resources).filter((id) =>
+      id.startsWith('RotationInvariantViolatedAlarm'),
+    );
+    expect(alarms.sort()).toEqual(PROFILES.map((p) => `RotationInvariantViolatedAlarm${p.suffix}`).sort());
+    for (const { name, suffix } of PROFILES) {
+      expect(resource(template, `RotationInvariantViolatedAlarm${suffix}`).Properties).toMatchObject({
+        // The name, namespace and dimensions lib/rotation/rotator.ts emits through PowertoolsMetrics
+        // (service from functions/rotator.ts, profile from the run): errors only, no `code`.
+        Namespace: 'Signet',
+        MetricName: 'RotationInvariantErrors',
+        Dimensions: [
+          { Name: 'service', Value: 'signet-rotator' },
+          { Name: 'profile', Value: name },
+        ],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      });
+    }
+    const emitted = readFileSync(join(ROOT, 'lib/rotation/rotator.ts'), 'utf8');
+    expect(emitted).toContain("metrics.count('RotationInvariantErrors', incidents.fresh.length, dimensions)");
+    expect(readFileSync(join(ROOT, 'functions/rotator.ts'), 'utf8')).toContain(
+      "serviceName: 'signet-rotator'",
+    );
+  });
+
   it('passes cfn-lint when the machine has it', async () => {
     const { dir } = stage('multi');
     try {
