@@ -3,6 +3,7 @@ import { CloudFrontClient, GetKeyGroupCommand } from '@aws-sdk/client-cloudfront
 import {
   CreateSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -124,6 +125,45 @@ describe('functions/rotator handler', () => {
     expect(summary.profiles).toEqual([
       expect.objectContaining({ profile: 'media', ok: true, action: 'none' }),
     ]);
+  });
+
+  it('fails the one scheduled run that first sees a broken invariant, not every run after it', async () => {
+    const sm = new SecretsManagerClient({
+      endpoint: sandbox.endpoints.secretsManager,
+      region: 'us-east-1',
+      credentials,
+    });
+    const ring = JSON.parse(
+      (await sm.send(new GetSecretValueCommand({ SecretId: 'signet/media/key-ring' }))).SecretString!,
+    );
+    // A key that left the group a minute ago while URLs it signed stay valid for another hour.
+    const now = Date.now();
+    ring.history.push({
+      id: 'KGONEKEY000001',
+      fingerprint: 'sha256:gone',
+      activatedAt: new Date(now - 86_400_000).toISOString(),
+      retiredAt: new Date(now - 120_000).toISOString(),
+      removedAt: new Date(now - 60_000).toISOString(),
+      validUntil: new Date(now + 3_600_000).toISOString(),
+    });
+    await sm.send(
+      new PutSecretValueCommand({ SecretId: 'signet/media/key-ring', SecretString: JSON.stringify(ring) }),
+    );
+    const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event' };
+    await expect(handler(scheduled, lambdaContext())).rejects.toMatchObject({
+      code: 'ERR_ROTATION_RUN_FAILED',
+      summary: { profiles: [expect.objectContaining({ profile: 'media', ok: false })] },
+    });
+    // The ring remembers it; the next run (a Lambda retry, or the next schedule) succeeds.
+    const after = JSON.parse(
+      (await sm.send(new GetSecretValueCommand({ SecretId: 'signet/media/key-ring' }))).SecretString!,
+    );
+    expect(after.incidents).toEqual([
+      { code: 'KEY_REMOVED_TOO_EARLY', keyId: 'KGONEKEY000001', firstSeenAt: expect.any(String) },
+    ]);
+    expect(await handler(scheduled, lambdaContext())).toEqual({
+      profiles: [expect.objectContaining({ profile: 'media', ok: true })],
+    });
   });
 
   it('leaves keys in place on Delete, and answers FAILED (not a hung stack) for an unknown profile', async () => {
