@@ -2,7 +2,7 @@ import type { Profile } from '../config/schema.ts';
 import { type HistoryEntry, KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../keys/ring.ts';
 import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
 import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
-import { boundsOfProfile, effectiveBounds, validUntilOf } from './bounds.ts';
+import { activationWaitSeconds, boundsOfProfile, effectiveBounds, validUntilOf } from './bounds.ts';
 import { RotationError } from './errors.ts';
 import type { GenerateKeyPair } from './keygen.ts';
 import { callerReferenceFor, keyGroupNameFor, publicKeyCommentFor, publicKeyNameFor } from './names.ts';
@@ -141,7 +141,10 @@ export async function applyAction(
           // The activated key records the propagation wait it honoured, so a later change of
           // rotation.propagation never makes this activation look early (or late).
           if (key.fingerprint === action.keyFingerprint) {
-            const bounds = { ...effectiveBounds(key, profile), propagation: profile.rotation.propagation };
+            const bounds = {
+              ...effectiveBounds(key, profile),
+              propagation: activationWaitSeconds(current, profile),
+            };
             return { ...key, state: 'active', activatedAt: iso, bounds };
           }
           if (key.state === 'active')

@@ -1,5 +1,5 @@
 import type { Profile } from '../config/schema.ts';
-import type { HistoryEntry, RingKey, SigningBounds } from '../keys/ring.ts';
+import type { HistoryEntry, KeyRing, RingKey, SigningBounds } from '../keys/ring.ts';
 
 // Recorded bounds (docs/design.md, "Recorded bounds"). A URL or cookie a key signed stays valid
 // until the key stopped signing, plus the longest `cache.maxStale` a signer could serve a ring that
@@ -98,4 +98,52 @@ export function propagationOf(key: RingKey, profile: Profile): number {
  */
 export function recordedValidUntil(entry: HistoryEntry): Date | undefined {
   return entry.validUntil === undefined ? undefined : new Date(entry.validUntil);
+}
+
+/**
+ * The longest propagation wait an activation of this ring honoured (recorded per key at activation),
+ * or `undefined` when none is recorded.
+ */
+export function propagationFloor(ring: Pick<KeyRing, 'keys'>): number | undefined {
+  const recorded = ring.keys.flatMap((key) =>
+    key.bounds?.propagation === undefined ? [] : [key.bounds.propagation],
+  );
+  return recorded.length === 0 ? undefined : Math.max(...recorded);
+}
+
+/**
+ * How long a pending key waits in the key group before activation. A lowered `rotation.propagation`
+ * is the one timing change no record can make safe: if it is shorter than CloudFront really takes,
+ * the new key's URLs meet 403 InvalidKey at edges that lack it. So without a canary (which proves
+ * the edge accepts the pending key) the rotator keeps the longest wait it honoured before and
+ * reports the change as refused (see {@link refusedConfigChanges}); with `rotation.canary` the
+ * configured value applies.
+ */
+export function activationWaitSeconds(ring: Pick<KeyRing, 'keys'>, profile: Profile): number {
+  const { propagation, canary } = profile.rotation;
+  if (canary !== undefined) return propagation;
+  return Math.max(propagation, propagationFloor(ring) ?? 0);
+}
+
+/** A config change the rotator will not carry out, naming the field and what it does instead. */
+export interface RefusedChange {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** The timing changes the rotator refuses for this ring (docs/operators.md, "Changing timings in a deploy"). */
+export function refusedConfigChanges(ring: Pick<KeyRing, 'keys'>, profile: Profile): RefusedChange[] {
+  const floor = propagationFloor(ring);
+  const { propagation, canary } = profile.rotation;
+  if (floor === undefined || canary !== undefined || propagation >= floor) return [];
+  return [
+    {
+      field: 'rotation.propagation',
+      message:
+        `rotation.propagation was lowered to ${propagation}s, below the ${floor}s earlier activations waited: ` +
+        'Signet cannot tell whether CloudFront reaches its edges that fast, and a key used too early is refused ' +
+        `(403 InvalidKey). Activations keep waiting ${floor}s. To lower it, set rotation.canary (activation then ` +
+        'also waits until the edge accepts the new key), or set rotation.propagation back.',
+    },
+  ];
 }

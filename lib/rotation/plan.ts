@@ -1,7 +1,14 @@
 import type { Profile } from '../config/schema.ts';
 import type { HistoryEntry, KeyRing, RingKey, SigningBounds } from '../keys/ring.ts';
 import { parseVerifyingKey } from '../signing/index.ts';
-import { boundsOfProfile, effectiveBounds, raisedBounds, removableAt, validitySeconds } from './bounds.ts';
+import {
+  activationWaitSeconds,
+  boundsOfProfile,
+  effectiveBounds,
+  raisedBounds,
+  removableAt,
+  validitySeconds,
+} from './bounds.ts';
 import { isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor, ringTagFor, ringTagOf } from './names.ts';
 import type { ListedKeyGroup, RegisteredKeyGroup, RegisteredPublicKey } from './registry.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from './timings.ts';
@@ -176,7 +183,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
   if (orphan !== undefined) return { kind: 'delete-orphan', keyId: orphan.key.id, inGroup: orphan.inGroup };
 
   if (pending?.id !== undefined && pending.trustedAt !== undefined) {
-    const due = at(pending.trustedAt, profile.rotation.propagation);
+    const due = at(pending.trustedAt, activationWaitSeconds(ring, profile));
     if (options.activateWithoutPropagation === true || due.getTime() <= now.getTime()) {
       return {
         kind: 'activate',
@@ -438,7 +445,8 @@ export function rotationDueAt(active: RingKey, profile: Profile): Date {
 function nextDueAt(state: RotationState, pending: RingKey | undefined, active: RingKey | undefined) {
   const { ring, profile } = state;
   const candidates: Date[] = [];
-  if (pending?.trustedAt !== undefined) candidates.push(at(pending.trustedAt, profile.rotation.propagation));
+  if (pending?.trustedAt !== undefined && ring !== undefined)
+    candidates.push(at(pending.trustedAt, activationWaitSeconds(ring, profile)));
   for (const key of ring?.keys ?? []) {
     const removal = removableAt(key, profile);
     if (removal !== undefined) candidates.push(removal);

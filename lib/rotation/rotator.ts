@@ -4,6 +4,7 @@ import type { Incident, KeyRing } from '../keys/ring.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
 import { type ApplyContext, applyAction, type Commit, type ObservedState, save } from './apply.ts';
+import { type RefusedChange, refusedConfigChanges } from './bounds.ts';
 import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
@@ -83,6 +84,11 @@ export interface RotationResult {
   readonly violations: readonly Violation[];
   /** The error-severity violations this run saw first (counted in `RotationInvariantErrors`). */
   readonly newViolations: readonly Violation[];
+  /**
+   * Config changes the rotator will not carry out (it keeps the safe value instead); each fails the
+   * run, so the failed-run alarm fires until the config is set right.
+   */
+  readonly refused: readonly RefusedChange[];
 }
 
 /**
@@ -243,6 +249,15 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   }
 
   const ring = final.versioned?.ring;
+  const refused = ring === undefined ? [] : refusedConfigChanges(ring, options.profile);
+  for (const change of refused) {
+    log.error('rotation config change refused', {
+      ...dimensions,
+      field: change.field,
+      message: change.message,
+    });
+    metrics.count('RotationConfigRefused', 1, dimensions);
+  }
   const active = ring?.keys.find((key) => key.state === 'active');
   const activatedAt = active === undefined ? undefined : Date.parse(active.activatedAt ?? active.createdAt);
   const activeKeyAgeSeconds =
@@ -256,7 +271,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   const nextAt = after.kind === 'none' ? after.nextAt : action.kind === 'none' ? action.nextAt : undefined;
   const result: RotationResult = {
     profile: options.profileName,
-    ok: incidents.fresh.length === 0 && action.kind !== 'blocked',
+    ok: incidents.fresh.length === 0 && action.kind !== 'blocked' && refused.length === 0,
     action,
     transitioned: commits.some((commit) => PHASE_KINDS.has(commit.step as RotationAction['kind'])),
     commits,
@@ -270,6 +285,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     attempts,
     violations,
     newViolations: incidents.fresh,
+    refused,
   };
   if (incidents.fresh.length > 0 && options.throwOnViolation === true)
     throw new RotationInvariantError(options.profileName, incidents.fresh);

@@ -26,6 +26,11 @@ export type RotationMetricName =
    * `incidents` remembers them); dimension `profile` only, so one alarm covers every code.
    */
   | 'RotationInvariantErrors'
+  /**
+   * A config change the rotator will not carry out (a lowered `rotation.propagation` without a
+   * canary); it keeps the safe value and fails the run. Dimension `profile`.
+   */
+  | 'RotationConfigRefused'
   /** Seconds since the active key was activated (a gauge); dimension `profile`. */
   | 'ActiveKeyAgeSeconds'
   /** A canary fetch with the pending key did not answer 200, so activation waits; dimension `profile`. */

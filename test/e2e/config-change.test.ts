@@ -407,7 +407,7 @@ async function runChange(change: Change, options: { stripBoundsAtSwitch?: boolea
     const result = await rotate(rotation);
     expect(result.ok, `${clock.now().toISOString()}: ${JSON.stringify(result.action)}`).toBe(true);
     const ring = await readRing();
-    if (result.commits.length > 0 || seconds === 0) await doctor();
+    await doctor();
     if (signing) {
       // Alternating keeps both kinds outstanding at every moment at half the fetches.
       await issue(stepCount % 2 === 0 ? 'url' : 'cookie');
@@ -522,6 +522,7 @@ function describeRefusal(entry: Fetched) {
 describe('config changes seen through the sandbox edge: no early 403, no false doctor error', () => {
   it.each(CHANGES)('$name', async (change) => {
     const report = await runChange(change);
+    console.log(change.name, JSON.stringify({steps: report.steps, fetched: report.fetched.length, post: report.fetched.filter(f=>f.afterSwitch).length, issued: report.issued.length, switchedAt: (report.switchedAt-Date.UTC(2026,10,22,12))/1000, maxGroup: report.maxGroupSize, keys: [...report.keys].map(([id,k])=>id.slice(0,6)+':'+k.algorithm+'/'+k.hash), hist: report.finalRing.history.map(h=>({id:h.id?.slice(0,6), ret:h.retiredAt?.slice(11,19), rem:h.removedAt?.slice(11,19), vu: h.validUntil?.slice(11,19)})), lastExp: [...new Set(report.issued.map(i=>i.keyId))].map(id=>id.slice(0,6)+'@'+new Date(Math.max(...report.issued.filter(i=>i.keyId===id).map(i=>i.expires*1000))).toISOString().slice(11,19)), retiringAtSwitch: report.retiringAtSwitch.map(i=>i.slice(0,6)), active: report.activeAtSwitch.slice(0,6)}));
     const after: Settings = { ...BASE, ...change.to };
 
     expect(report.refused.map(describeRefusal)).toEqual([]);

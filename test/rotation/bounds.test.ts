@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../../lib/keys/ring.ts';
-import { removableAt } from '../../lib/rotation/bounds.ts';
+import { refusedConfigChanges, removableAt } from '../../lib/rotation/bounds.ts';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
 import { listKeys } from '../../lib/rotation/inventory.ts';
 import { publicKeyNameFor } from '../../lib/rotation/names.ts';
@@ -179,5 +179,66 @@ describe('a full key group held by recorded bounds', () => {
     expect(action.kind === 'blocked' && action.message).toMatch(
       /KRETIRE0000001 until .*ttl\.max 300s \(now 30s\), cache\.maxStale 60s \(now 10s\), rotation\.clockSkew 30s \(now 5s\)/,
     );
+  });
+});
+
+describe('a lowered rotation.propagation', () => {
+  const lowered = testProfile({ rotation: { rotateEvery: 3600, propagation: 30, clockSkew: 30 } });
+  /** The active key activated after waiting 120 s; a pending key trusted at 1000 s. */
+  function pendingAfter(profile = lowered, now = 1100): RotationState {
+    const state = rotated(0, now, profile);
+    const [active] = state.ring!.keys;
+    const waited = { ...active!, bounds: { ...active!.bounds!, propagation: 120 } };
+    const pending = ringKey({
+      id: 'KPENDING000001',
+      state: 'pending',
+      createdAt: iso(990),
+      trustedAt: iso(1000),
+      activatedAt: undefined,
+    });
+    const keys = [waited, pending];
+    return {
+      ...state,
+      ring: { ...state.ring!, keys },
+      group: { ...state.group!, items: keys.map((k) => k.id!) },
+      publicKeys: keys.map(registered),
+    };
+  }
+
+  it('is refused without a canary, naming the field: activation keeps the longest wait honoured before', () => {
+    expect(refusedConfigChanges(pendingAfter().ring!, lowered)).toEqual([
+      {
+        field: 'rotation.propagation',
+        message: expect.stringContaining('rotation.propagation was lowered to 30s, below the 120s'),
+      },
+    ]);
+    expect(planRotation(pendingAfter(lowered, 1100))).toEqual({
+      kind: 'none',
+      nextAt: new Date(T0 + 1_120_000),
+    });
+    expect(planRotation(pendingAfter(lowered, 1120))).toMatchObject({
+      kind: 'activate',
+      keyId: 'KPENDING000001',
+    });
+  });
+
+  it('applies with a canary, which holds activation until the edge accepts the new key', () => {
+    const canary = testProfile({
+      rotation: {
+        rotateEvery: 3600,
+        propagation: 30,
+        clockSkew: 30,
+        canary: { url: 'https://media.example.com/canary.txt' },
+      },
+    });
+    expect(refusedConfigChanges(pendingAfter(canary).ring!, canary)).toEqual([]);
+    expect(planRotation(pendingAfter(canary, 1030))).toMatchObject({ kind: 'activate' });
+  });
+
+  it('is not a refusal when raised, or when nothing was recorded yet', () => {
+    const raised = testProfile({ rotation: { rotateEvery: 3600, propagation: 600, clockSkew: 30 } });
+    expect(refusedConfigChanges(pendingAfter(raised).ring!, raised)).toEqual([]);
+    expect(planRotation(pendingAfter(raised, 1599)).kind).toBe('none');
+    expect(refusedConfigChanges(rotated(0, 10).ring!, lowered)).toEqual([]);
   });
 });

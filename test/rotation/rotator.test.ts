@@ -250,6 +250,46 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
     }
   });
 
+  it('refuses a lowered rotation.propagation without a canary: keeps the old wait, fails the run, names the field', async () => {
+    const context = await freshProfile('hasty-config');
+    try {
+      await rotate(context);
+      context.clock.advance(TIMINGS.propagation);
+      await rotate(context); // activates after 120 s: recorded
+      const lowered = testProfile({
+        rotation: { rotateEvery: TIMINGS.rotateEvery, propagation: 30, clockSkew: 30 },
+      });
+      const log = new RecordingLog();
+      const metrics = new RecordingMetrics();
+      context.clock.advance(TIMINGS.rotateEvery);
+      const introduced = await rotate(context, { profile: lowered, log, metrics });
+      expect(introduced).toMatchObject({
+        ok: false,
+        action: { kind: 'introduce' },
+        refused: [
+          {
+            field: 'rotation.propagation',
+            message: expect.stringContaining('Activations keep waiting 120s'),
+          },
+        ],
+      });
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({ level: 'error', message: 'rotation config change refused' }),
+      );
+      expect(metrics.of('RotationConfigRefused')).toEqual([
+        expect.objectContaining({ value: 1, dimensions: { profile: 'hasty-config' } }),
+      ]);
+      context.clock.advance(30);
+      expect((await rotate(context, { profile: lowered })).action.kind).toBe('none');
+      context.clock.advance(TIMINGS.propagation - 30);
+      expect((await rotate(context, { profile: lowered })).action.kind).toBe('activate');
+      // Set back, the run is fine again.
+      expect((await rotate(context)).refused).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('reports a full key group as blocked, never forcing a key out', async () => {
     const context = await freshProfile('full');
     try {
