@@ -93,7 +93,7 @@ async function load(
 /**
  * The local API under autocannon load on loopback (a cluster of one worker per core), beside
  * `openssl speed -multi <cores> rsa2048` measured in the same run. Load generator and server share
- * the machine's cores, as DESIGN §9 notes.
+ * the machine's cores, as docs/design.md, "Contracts", notes.
  */
 export async function benchApi(seconds: number): Promise<{
   loads: LoadResult[];

@@ -145,7 +145,7 @@ export async function benchBundles(
       platform: 'node',
       target: 'node22',
       format: 'esm',
-      // esbuild's ESM output needs these, or it crashes on `Dynamic require of "node:crypto"` (DESIGN §7).
+      // esbuild's ESM output needs these, or it crashes on `Dynamic require of "node:crypto"` (docs/design.md, "Toolchain").
       mainFields: ['module', 'main'],
       banner: {
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

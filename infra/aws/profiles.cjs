@@ -71,7 +71,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
     const rotateEvery = settings.rotation.rotateEvery;
     secretRefs.push({ Ref: secretId });
 
-    // The key ring (DESIGN §3). Declared with no value on purpose: only the rotator writes it (the
+    // The key ring (docs/design.md, "The key ring document"). Declared with no value on purpose: only the rotator writes it (the
     // bootstrap included), so no deploy, update or rollback can ever reset a ring to a template's
     // idea of it. Retained on stack deletion and replacement: deleting it would orphan the public
     // keys that live URLs and cookies were signed with. The same for a profile removed from the config.
@@ -90,7 +90,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
       },
     };
 
-    // Bootstrap (DESIGN §4): the rotator, invoked as a custom resource, creates the first key, the
+    // Bootstrap (docs/design.md, "Rotation"): the rotator, invoked as a custom resource, creates the first key, the
     // key group and the ring on Create, or adopts the existing key group named by the profile's
     // keyGroupId; it answers the key group id as `KeyGroupId`. Update reconciles; Delete leaves keys
     // in place unless DeleteKeysOnDelete is "true" (then it deletes the key group Signet created and

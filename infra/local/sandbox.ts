@@ -3,7 +3,7 @@ import { startEdge } from './edge.ts';
 import { type RunningSecretsManager, startSecretsManager } from './secrets-manager.ts';
 import { FileStateStore, MemoryStateStore, type StateStore } from './state.ts';
 
-/** Where each service listens, relative to `--port-base` (DESIGN §9). */
+/** Where each service listens, relative to `--port-base` (docs/design.md, "Contracts"). */
 export const PORT_OFFSETS = { secretsManager: 0, cloudfront: 1, edge: 2, api: 3 } as const;
 
 /** The default port base of `npm start` and `signet sandbox`. */

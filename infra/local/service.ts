@@ -16,14 +16,14 @@ import { PORT_OFFSETS, type Sandbox, startSandbox } from './sandbox.ts';
 import { FileStateStore, MemoryStateStore } from './state.ts';
 import { createDevTokenIssuer, type DevTokenIssuer } from './token-issuer.ts';
 
-/** The token issuer's port, after the four of DESIGN §9. */
+/** The token issuer's port, after the four of docs/design.md, "Contracts". */
 export const TOKEN_ISSUER_OFFSET = 4;
 
 /** Options of {@link startLocalService}. */
 export interface LocalServiceOptions {
   /** Where state survives restarts; `null` keeps it in memory (tests). */
   readonly stateDir: string | null;
-  /** See DESIGN §9; 0 picks free ports. */
+  /** See docs/design.md, "Contracts"; 0 picks free ports. */
   readonly portBase: number;
   /** How long key group changes take to reach the edge. Default 2 s. */
   readonly edgePropagationMs?: number;

@@ -61,7 +61,7 @@ export function hasWildcard(text: string): boolean {
  * wildcard resource needs before Signet signs it. A concrete URL is a pattern too (in a custom policy
  * a `*` or `?` in its query is a wildcard), so every requested item goes through this one check.
  *
- * Section by section, as `resourceMatches` matches (reference/cloudfront.md §1): the scheme must be
+ * Section by section, as `resourceMatches` matches (docs/design.md, "CloudFront facts Signet relies on"): the scheme must be
  * equal; the requested host literal and matched by the granted host; the requested path contained in
  * the granted path; and the requested query contained in the granted query, where each side's query
  * is the glob `queryGlob` gives it (its query part; else `*` after a path ending in `*`, so a granted

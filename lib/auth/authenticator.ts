@@ -54,7 +54,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
- * Builds the authenticator of DESIGN section 5. Precedence: claims from an API Gateway JWT
+ * Builds the authenticator of docs/design.md, "The API". Precedence: claims from an API Gateway JWT
  * authorizer (when `config.trustGatewayClaims` and present), then `Authorization: Bearer <JWT>`,
  * then `x-api-key`; a request with both a bearer token and an API key is refused as ambiguous
  * rather than guessing which one the caller meant.

@@ -10,7 +10,7 @@ export interface CliConfig {
 }
 
 /**
- * Finds the config (DESIGN §9): `--config`, else the `SIGNET_CONFIG` variable (a path or inline
+ * Finds the config (docs/design.md, "Contracts"): `--config`, else the `SIGNET_CONFIG` variable (a path or inline
  * JSON), else `.signet/config.json` where `npm start` has run. A missing or invalid config is an
  * environment error (exit 3) with every bad field listed.
  */

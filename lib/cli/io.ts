@@ -8,7 +8,7 @@ export interface CliIo {
   readonly now: () => number;
 }
 
-/** Exit codes of every `signet` command (DESIGN §9). */
+/** Exit codes of every `signet` command (docs/design.md, "Contracts"). */
 export const EXIT = { ok: 0, denied: 1, usage: 2, environment: 3 } as const;
 
 /** A mistake in how a command was called: printed with a pointer to `--help`, exit 2. */

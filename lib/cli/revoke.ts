@@ -7,7 +7,7 @@ import { rotationPorts, runRotationCommand, stderrLog, withRotationErrors } from
 /** `signet revoke --help`. */
 export const REVOKE_HELP = `Usage: signet revoke KEY_ID [--profile P] --yes [--json] [--config FILE]
 
-Emergency: takes a key out of service now (DESIGN §4). The key leaves the key ring (into its history
+Emergency: takes a key out of service now (docs/design.md, "Rotation"). The key leaves the key ring (into its history
 with revokedAt), then the key group, then CloudFront. If it was the active key, the newest pending
 key that has propagated takes over (else the newest retiring key); if none can, a new key is
 introduced and signing stops (the API answers 503) until it has propagated.

@@ -21,7 +21,7 @@ import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 /** `signet rotate --help`. */
 export const ROTATE_HELP = `Usage: signet rotate [--profile P] [--start] [--json] [--config FILE]
 
-Runs one rotation step for a profile now, exactly as the scheduled rotator does (DESIGN §4): at most
+Runs one rotation step for a profile now, exactly as the scheduled rotator does (docs/design.md, "Rotation"): at most
 one phase (introduce, activate, remove) or the repair of an interrupted one, then the invariant
 check. Prints what it did, the key ids, and when the next phase falls due.
 

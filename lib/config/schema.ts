@@ -199,7 +199,7 @@ export const configSchema = z
           });
         }
       }
-      // Timings that would break the rotation invariants (DESIGN §4). Propagation 0 is allowed only
+      // Timings that would break the rotation invariants (docs/design.md, "Rotation"). Propagation 0 is allowed only
       // against stand-ins (endpoints configured): real CloudFront edges lag behind its API.
       for (const message of validateRotationTimings(profile, {
         allowZeroPropagation: config.aws?.endpoints !== undefined,

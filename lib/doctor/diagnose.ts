@@ -18,7 +18,7 @@ import type { DoctorSnapshot, ProfileSnapshot } from './snapshot.ts';
 
 /**
  * How late the rotator may be before a phase that fell due counts as stuck. It runs every few
- * minutes (DESIGN §4) and advances one phase per run, so a phase a few runs late is normal.
+ * minutes (docs/design.md, "Rotation") and advances one phase per run, so a phase a few runs late is normal.
  */
 export const ROTATOR_SLACK_SECONDS = 15 * 60;
 

@@ -3,7 +3,7 @@ import { AuthError } from '../auth/errors.ts';
 import { KeysUnavailableError } from '../keys/cache.ts';
 import { SigningError } from '../signing/index.ts';
 
-/** The problem types the API answers with (DESIGN §9): `type` is `/problems/<name>`. */
+/** The problem types the API answers with (docs/design.md, "Contracts"): `type` is `/problems/<name>`. */
 export const PROBLEM_TYPES = {
   'invalid-request': { status: 400, title: 'The request is not valid' },
   unauthenticated: { status: 401, title: 'Authentication is required' },

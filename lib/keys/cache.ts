@@ -63,7 +63,7 @@ export interface KeyRingCacheOptions {
 }
 
 /**
- * The in-memory key ring of one profile in one process (DESIGN §3). Fresh for `ttlSeconds`; then
+ * The in-memory key ring of one profile in one process (docs/design.md, "The key ring cache"). Fresh for `ttlSeconds`; then
  * refreshed in the background while the cached ring keeps serving, with at most one refresh in flight;
  * when the store fails, the cached ring serves until it is `maxStaleSeconds` old, and after that
  * {@link current} throws {@link KeysUnavailableError} rather than sign with a ring that may have

@@ -68,7 +68,7 @@ export interface ApplyContext {
 
 /**
  * Carries out one planned action through the ports. Order is what makes a crash at any point safe
- * (DESIGN §4): a private key is written to the ring before its public key exists; a key leaves the
+ * (docs/design.md, "Rotation"): a private key is written to the ring before its public key exists; a key leaves the
  * group and CloudFront before it leaves the ring. Every step is idempotent given the state a rerun
  * reads, so a rerun after a crash finishes the work. Throws the ports' errors; a
  * `KeyRingConflictError` or `RegistryConflictError` means: re-read and re-plan.
@@ -239,7 +239,7 @@ async function register(
       name: publicKeyNameFor(context.profileName, fingerprint),
       callerReference: callerReferenceFor(fingerprint),
       encodedKey: publicKeyPem(signing.publicKey),
-      // Names the ring: the profile name alone does not tell two stages' keys apart (DESIGN §9).
+      // Names the ring: the profile name alone does not tell two stages' keys apart (docs/design.md, "Contracts").
       comment: publicKeyCommentFor(context.profile.keyRing.secretId),
     });
     keyId = created.id;

@@ -3,7 +3,7 @@ import type { RingKey } from '../keys/ring.ts';
 import { parseSigningKey, signUrl } from '../signing/index.ts';
 
 /**
- * Fetches a canary URL through the distribution (DESIGN §4, Activate). A port so the planner stays
+ * Fetches a canary URL through the distribution (docs/design.md, "Rotation"). A port so the planner stays
  * pure and tests can answer for the edge; the default is {@link fetchCanaryProbe}.
  */
 export interface CanaryProbe {

@@ -21,7 +21,7 @@ export class RotationError extends Error {
   }
 }
 
-/** A run ended with the key ring, key group or public keys breaking a DESIGN §4 invariant. */
+/** A run ended with the key ring, key group or public keys breaking a rotation invariant (docs/design.md, "Invariants"). */
 export class RotationInvariantError extends RotationError {
   readonly violations: readonly Violation[];
   constructor(profileName: string, violations: readonly Violation[]) {

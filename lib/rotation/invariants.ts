@@ -2,7 +2,7 @@ import { propagationOf, recordedValidUntil, removableAt, validUntilOf } from './
 import { classifySignetKeys, ownKeyGroup, type RotationState } from './plan.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './timings.ts';
 
-/** Stable codes of the DESIGN §4 invariants. */
+/** Stable codes of the rotation invariants (docs/design.md, "Invariants"). */
 export type ViolationCode =
   | 'KEY_GROUP_MISSING'
   | 'GROUP_OVER_QUOTA'
@@ -34,7 +34,7 @@ export interface InvariantOptions {
 }
 
 /**
- * Checks the DESIGN §4 invariants on what CloudFront and the ring say now: the active key was in
+ * Checks the rotation invariants (docs/design.md, "Invariants") on what CloudFront and the ring say now: the active key was in
  * the group for `propagation` before it was activated and is still there; no key that may have
  * signed a still-valid URL left the group; the group holds at most 5 keys; every ring key is in the
  * group and every Signet key tied to this ring (see `classifySignetKeys`) is in the ring; a Signet-named

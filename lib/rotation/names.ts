@@ -1,5 +1,5 @@
 /**
- * Names Signet gives its CloudFront resources (DESIGN §9). A public key's name and CallerReference
+ * Names Signet gives its CloudFront resources (docs/design.md, "Contracts"). A public key's name and CallerReference
  * are derived from its fingerprint, so a run that crashed after CreatePublicKey finds the key it made
  * instead of creating a second one.
  */
@@ -51,7 +51,7 @@ export function ringTagFor(secretId: string): string {
 
 /**
  * The comment of a public key Signet creates for the ring in `secretId`. The name only says which
- * profile (DESIGN §9 fixes its shape), and two stages or stacks may use the same profile name in
+ * profile (docs/design.md, "Contracts", fixes its shape), and two stages or stacks may use the same profile name in
  * one CloudFront account; the comment says which ring, so neither takes the other's key for its own
  * leftover. Deterministic: a retried CreatePublicKey sends the same one.
  */

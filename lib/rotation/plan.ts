@@ -54,7 +54,7 @@ export interface PlanOptions {
   readonly forceIntroduce?: boolean;
 }
 
-/** Why a run cannot advance. Reported, never forced (DESIGN §4). */
+/** Why a run cannot advance. Reported, never forced (docs/design.md, "Rotation"). */
 export type BlockedReason =
   | 'group-full'
   | 'account-full'
@@ -122,7 +122,7 @@ export const PHASE_KINDS: ReadonlySet<RotationAction['kind']> = new Set([
 ]);
 
 /**
- * Chooses the next action for one profile: at most one phase per run (DESIGN §4). Pure: no I/O,
+ * Chooses the next action for one profile: at most one phase per run (docs/design.md, "Rotation"). Pure: no I/O,
  * no clock but `state.now`. Interrupted work (a pending key not yet registered or trusted) comes
  * first, then orphan cleanup, activation, removal and introduction.
  */
@@ -343,7 +343,7 @@ export interface SignetKeyOwnership {
  * Decides, for each Signet-named public key of the profile that no ring key holds (by id or by
  * fingerprint; those the planner registers or adopts), whether it is this ring's to delete.
  *
- * The name says only which profile (DESIGN §9), and two stages or stacks may share a profile name
+ * The name says only which profile (docs/design.md, "Contracts"), and two stages or stacks may share a profile name
  * and a CloudFront account, even a key group (an operator's deliberate `keyGroupId`). So a key is
  * this ring's orphan only if something ties it to this ring, in this order:
  * 1. another key group holds it (and this ring's does not): never this ring's;

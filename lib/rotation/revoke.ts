@@ -56,7 +56,7 @@ export interface RevokePlan {
 }
 
 /**
- * Plans the revocation of `keyId` (DESIGN §4, Emergency). Pure: `state.now` is the clock. When the
+ * Plans the revocation of `keyId` (docs/design.md, "Revocation"). Pure: `state.now` is the clock. When the
  * key is active, the newest pending key that has been in the group for `propagation` takes over;
  * failing that, the newest retiring key (still trusted by every edge, and due for rotation at once
  * since its `activatedAt` is kept); failing both, signing stops until a pending key has propagated.
@@ -248,7 +248,7 @@ export interface RevokeResult {
   readonly pendingKeyId: string | undefined;
   readonly commits: readonly Commit[];
   readonly attempts: number;
-  /** The DESIGN §4 invariants on what the services hold after the revocation. */
+  /** The rotation invariants (docs/design.md, "Invariants") on what the services hold after the revocation. */
   readonly violations: readonly Violation[];
 }
 

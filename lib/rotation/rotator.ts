@@ -92,7 +92,7 @@ export interface RotationResult {
 }
 
 /**
- * One scheduled run for one profile (DESIGN §4): read the ring, the key group and the account's
+ * One scheduled run for one profile (docs/design.md, "Rotation"): read the ring, the key group and the account's
  * public keys; plan; apply at most one phase; re-read and re-plan when another writer changed the
  * ring or the group first (bounded); then check the invariants on what is there now.
  *
@@ -326,7 +326,7 @@ function reconcileIncidents(ring: KeyRing | undefined, violations: readonly Viol
 }
 
 /**
- * Fetches the canary with the pending key before an activation (DESIGN §4, Activate). Answers the
+ * Fetches the canary with the pending key before an activation (docs/design.md, "Rotation"). Answers the
  * `blocked` action that holds the rotation when the edge did not answer 200, after logging an error
  * and counting `RotationCanaryFailures`; `undefined` when activation may go ahead.
  */

@@ -94,7 +94,7 @@ export function isTornDown(ring: KeyRing): boolean {
 /**
  * Deletes what Signet made for one profile, for a CloudFormation Delete with `DeleteKeysOnDelete`.
  * Only what the ring knows is touched (keys by id or fingerprint, in `keys` or `history`), and of
- * those only Signet-created public keys (`signet-<profile>-…`, DESIGN §9).
+ * those only Signet-created public keys (`signet-<profile>-…`, docs/design.md, "Contracts").
  *
  * Which key group Signet created: the ring has no field saying so, so the rule is the one the
  * bootstrap itself follows. The group the teardown looks at is the ring's `keyGroupId` (else, for a

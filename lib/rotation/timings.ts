@@ -9,7 +9,7 @@ export const MAX_PUBLIC_KEYS_PER_ACCOUNT = 10;
 /**
  * Seconds a retired key must stay in the key group: a signer may keep serving a ring that still
  * names it active for up to `cache.maxStale`, a URL it signed then lives up to `ttl.max`, and clocks
- * disagree by up to `clockSkew`; `removeAfter` adds an operator's margin (DESIGN §4, Remove).
+ * disagree by up to `clockSkew`; `removeAfter` adds an operator's margin (docs/design.md, "Recorded bounds").
  */
 export function removalDelaySeconds(profile: Profile): number {
   return (
@@ -25,13 +25,13 @@ export interface RotationTimingOptions {
   /**
    * Allow `rotation.propagation` of 0. Only for stand-ins whose edge applies changes at once (the
    * sandbox with no propagation delay): CloudFront needs minutes to reach its edges (UNCONFIRMED how
-   * many; reference/cloudfront.md §2), and a key used before then answers 403 InvalidKey.
+   * many; docs/design.md, "CloudFront facts Signet relies on"), and a key used before then answers 403 InvalidKey.
    */
   readonly allowZeroPropagation?: boolean;
 }
 
 /**
- * Checks a profile's rotation timings against the DESIGN §4 invariants. Returns one message per
+ * Checks a profile's rotation timings against the rotation invariants (docs/design.md, "Invariants"). Returns one message per
  * problem (empty when the timings are sound); config load turns them into one error listing all.
  */
 export function validateRotationTimings(profile: Profile, options: RotationTimingOptions = {}): string[] {

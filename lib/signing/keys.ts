@@ -12,7 +12,7 @@ export interface SigningKey {
   readonly algorithm: KeyAlgorithm;
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
-  /** `sha256:` + base64url SHA-256 of the public key's DER SPKI (DESIGN §9). */
+  /** `sha256:` + base64url SHA-256 of the public key's DER SPKI (docs/design.md, "Contracts"). */
   readonly fingerprint: string;
 }
 

@@ -183,7 +183,7 @@ function countWildcards(text: string): number {
 /**
  * Whether `resource` (a custom-policy pattern) matches `url`, as the edge decides it. CloudFront's
  * current documentation matches a policy's Resource section by section: scheme, host, path, query
- * string (reference/cloudfront.md §1, "Wildcards"); Signet models it so:
+ * string (docs/design.md, "CloudFront facts Signet relies on"); Signet models it so:
  *
  * - `"*"` alone matches every URL.
  * - Scheme: `*` matches any; otherwise equal, case-insensitive.

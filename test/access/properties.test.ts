@@ -12,7 +12,7 @@ import { canonicalResource, canonicalUrl } from '../../lib/signing/url.ts';
 import { cloudFrontMatches, globRegExp } from '../signing/helpers.ts';
 import { MEDIA, profileWith } from './helpers.ts';
 
-// Property tests for DESIGN section 5: nothing outside a grant is ever authorized, whatever the path
+// Property tests for docs/design.md, "The API": nothing outside a grant is ever authorized, whatever the path
 // tricks, hosts, schemes and claims. Each property runs a few hundred cases (well under a second each).
 // CloudFront's matching is the test side's own model (`cloudFrontMatches`: section by section, scheme,
 // host, path, query), never the code under test.

@@ -720,7 +720,7 @@ describe('the bundles', () => {
     const bytes = statSync(join(dir, 'functions/api.mjs')).size;
     const zipped = statSync(join(stage('dev').dir, 'api.zip')).size;
     console.log(`API bundle: ${(bytes / 1024).toFixed(0)} KB (${(zipped / 1024).toFixed(0)} KB zipped)`);
-    // DESIGN asks for under 400 KB; the pinned AWS SDK alone is ~270 KB of this one (docs/operators.md,
+    // The bundle budget is under 400 KB; the pinned AWS SDK alone is ~270 KB of this one (docs/operators.md,
     // "Bundle size"). This bound catches a regression, such as a dependency pulled in whole.
     expect(bytes).toBeLessThan(600 * 1024);
   });

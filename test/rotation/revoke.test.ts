@@ -13,7 +13,7 @@ import {
 } from '../support/rotation-sandbox.ts';
 import { RecordingLog, RecordingMetrics } from '../support/rotation-telemetry.ts';
 
-// `signet revoke` as a lib/rotation operation (DESIGN §4, Emergency): the key leaves the ring (into
+// `signet revoke` as a lib/rotation operation (docs/design.md, "Revocation"): the key leaves the ring (into
 // history with revokedAt), the group and CloudFront; the newest trusted key takes over, or signing
 // stops until a new key has propagated. testProfile: maxStale 60, ttl.max 300, clockSkew 30.
 

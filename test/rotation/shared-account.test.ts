@@ -18,7 +18,7 @@ import {
 } from '../support/rotation-sandbox.ts';
 
 // Two stages (dev and prod) use the same profile name `media` in one CloudFront account: key and
-// key group names carry only the profile (DESIGN §9), so ownership must come from elsewhere.
+// key group names carry only the profile (docs/design.md, "Contracts"), so ownership must come from elsewhere.
 
 const DEV_SECRET = 'signet/dev/media/key-ring';
 const PROD_SECRET = 'signet/prod/media/key-ring';

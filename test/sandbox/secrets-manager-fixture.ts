@@ -54,7 +54,7 @@ export class ManualClock {
 
 /**
  * A ClientRequestToken derived from the version a change was computed from and the change itself,
- * as DESIGN section 3 prescribes: a retry of the same change reuses the same token (and version).
+ * as docs/design.md, "The key ring document", prescribes: a retry of the same change reuses the same token (and version).
  */
 export function deriveToken(priorVersionId: string, transition: string): string {
   return createHash('sha256').update(`${priorVersionId}\n${transition}`).digest('hex');

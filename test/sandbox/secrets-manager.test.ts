@@ -593,7 +593,7 @@ describe('DeleteSecret and RestoreSecret', () => {
   });
 });
 
-describe('the compare-and-swap of DESIGN section 3', () => {
+describe('the compare-and-swap of the key ring (docs/design.md, "The key ring document")', () => {
   /** One writer's change: read AWSCURRENT, write AWSPENDING with a derived token, move AWSCURRENT. */
   async function writeRing(priorVersionId: string, transition: string, ring: string): Promise<string> {
     const token = deriveToken(priorVersionId, transition);

@@ -95,7 +95,7 @@ export function expectRefusal(run: () => unknown, code: string, ...fragments: (s
   }
 }
 
-// ---- an independent model of CloudFront's wildcard matching (reference/cloudfront.md §1) ---------------
+// ---- an independent model of CloudFront's wildcard matching (docs/design.md, "CloudFront facts Signet relies on") ---------------
 
 /**
  * The glob as a regular expression, for the test side only: `*` any run, `?` one character (not

@@ -13,7 +13,7 @@ import {
   type TestKey,
 } from './helpers.ts';
 
-// How a custom policy's Resource matches a URL (reference/cloudfront.md §1, "Wildcards"): section by
+// How a custom policy's Resource matches a URL (docs/design.md, "CloudFront facts Signet relies on"): section by
 // section, so no wildcard reaches across the `?` into the query; and at a cost linear in the URL, so a
 // caller cannot buy seconds of CPU with one request.
 

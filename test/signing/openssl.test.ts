@@ -14,7 +14,7 @@ import {
 } from '../../lib/signing/index.ts';
 import { EXPIRES, generateEcKey, generateRsaKey, KEY_ID, NOW, queryValue, type TestKey } from './helpers.ts';
 
-// An independent verifier: the openssl CLI (on the Debian base image, DESIGN §9) checks our signatures
+// An independent verifier: the openssl CLI (on the Debian base image, docs/design.md, "Contracts") checks our signatures
 // over the exact policy bytes CloudFront would check them against.
 
 let dir: string;

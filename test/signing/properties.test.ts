@@ -150,7 +150,7 @@ function validMoment(r: Request, expires: number, notBefore: number | undefined)
   return from + Math.floor(r.at * (expires - from));
 }
 
-// ---- the model: what CloudFront answers for a request (reference/cloudfront.md §1) ----------------------
+// ---- the model: what CloudFront answers for a request (docs/design.md, "CloudFront facts Signet relies on") ----------------------
 
 interface Original {
   readonly keyPairId: string;

@@ -96,7 +96,7 @@ describe('byte equality with @aws-sdk/cloudfront-signer, RSA', () => {
           ? ['Expires', 'Hash-Algorithm', 'Key-Pair-Id', 'Signature']
           : ['Expires', 'Key-Pair-Id', 'Signature'],
       );
-      // The SDK orders Key-Pair-Id before Signature; Signet follows the docs (DESIGN §9).
+      // The SDK orders Key-Pair-Id before Signature; Signet follows the docs (docs/design.md, "Contracts").
       expect(ours.url).toBe(
         `${url}${url.includes('?') ? '&' : '?'}Expires=${a.params.Expires}&Signature=${a.params.Signature}` +
           `&Key-Pair-Id=${KEY_ID}${hash === 'sha256' ? '&Hash-Algorithm=SHA256' : ''}`,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifyingKey, signCookies, signUrl, verifyRequest } from '../../lib/signing/index.ts';
 import { generateRsaKey, type TestKey } from './helpers.ts';
 
-// Test vectors for awkward URLs (DESIGN §2, reference/cloudfront.md §4): each pins the canonical resource
+// Test vectors for awkward URLs (docs/design.md, "CloudFront facts Signet relies on"): each pins the canonical resource
 // and the exact policy as literal strings. The key is generated per run, so the signature cannot be a
 // literal; RSA PKCS#1 v1.5 is deterministic, so it is computed here with node:crypto and a base64
 // mapping written in this file (not Signet's encoder), and the whole signed URL is asserted byte for byte.
