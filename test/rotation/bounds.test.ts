@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { explainKey } from '../../lib/doctor/explain-key.ts';
 import { KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../../lib/keys/ring.ts';
 import { refusedConfigChanges, removableAt } from '../../lib/rotation/bounds.ts';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
@@ -7,6 +8,7 @@ import { listKeys } from '../../lib/rotation/inventory.ts';
 import { publicKeyNameFor } from '../../lib/rotation/names.ts';
 import { planRotation, type RotationState } from '../../lib/rotation/plan.ts';
 import type { RegisteredPublicKey } from '../../lib/rotation/registry.ts';
+import { planRevoke } from '../../lib/rotation/revoke.ts';
 import { ringKey } from '../support/rings.ts';
 import { testProfile } from '../support/rotation-sandbox.ts';
 
@@ -240,5 +242,42 @@ describe('a lowered rotation.propagation', () => {
     expect(refusedConfigChanges(pendingAfter(raised).ring!, raised)).toEqual([]);
     expect(planRotation(pendingAfter(raised, 1599)).kind).toBe('none');
     expect(refusedConfigChanges(rotated(0, 10).ring!, lowered)).toEqual([]);
+  });
+});
+
+describe('operators read the recorded bounds', () => {
+  it('signet revoke says until when URLs fail from the recorded bounds, not a lowered config', () => {
+    const state = rotated(0, 100, shorter);
+    const plan = planRevoke(state, 'KRETIRE0000001');
+    // Retired at 0: signed until 0 + maxStale 60 (recorded), valid until 390 — not 10 and 70.
+    expect(plan.exposure).toEqual({
+      signedFrom: new Date(state.ring!.keys[1]!.activatedAt!),
+      signedUntil: new Date(T0 + 60_000),
+      failingUntil: new Date(T0 + 390_000),
+    });
+    expect(plan.nextRing!.history).toEqual([
+      expect.objectContaining({ id: 'KRETIRE0000001', validUntil: iso(390) }),
+    ]);
+  });
+
+  it('live explain says until when the last URL of a key that left was valid', () => {
+    const state = rotated(0, 100);
+    const ring = {
+      ...state.ring!,
+      history: [
+        { id: 'KGONEKEY000001', fingerprint: 'sha256:gone', removedAt: iso(-10), validUntil: iso(-20) },
+      ],
+    };
+    const explained = explainKey({
+      keyPairId: 'KGONEKEY000001',
+      profileName: PROFILE,
+      ring,
+      keyGroupId: GROUP_ID,
+      trustedGroups: new Map([[GROUP_ID, ['KACTIVE0000001']]]),
+      publicKeys: new Map(),
+      trustSource: 'the default cache behaviour',
+    });
+    expect(explained.keyStatus).toBe('removed');
+    expect(explained.notes[0]).toContain(`the last URL or cookie it signed was valid until ${iso(-20)}`);
   });
 });
