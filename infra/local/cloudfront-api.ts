@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../../lib/rotation/quotas.ts';
 import {
   buildDistribution,
   buildDistributionSummary,
@@ -314,8 +315,8 @@ function xmlReply(
 export function createCloudFrontStandIn(options: CloudFrontStandInOptions = {}): CloudFrontStandIn {
   const store = options.store;
   const now = options.now ?? (() => new Date());
-  const maxKeysPerGroup = options.maxKeysPerGroup ?? 5;
-  const maxPublicKeys = options.maxPublicKeys ?? 10;
+  const maxKeysPerGroup = options.maxKeysPerGroup ?? MAX_KEYS_PER_GROUP;
+  const maxPublicKeys = options.maxPublicKeys ?? MAX_PUBLIC_KEYS_PER_ACCOUNT;
   const maxKeyGroups = options.maxKeyGroups ?? 10;
   const maxKeyGroupsPerCacheBehavior = options.maxKeyGroupsPerCacheBehavior ?? 4;
   const maxDistributions = options.maxDistributions ?? 200;

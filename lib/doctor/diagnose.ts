@@ -1,6 +1,12 @@
 import type { Profile } from '../config/index.ts';
 import type { KeyRing } from '../keys/ring.ts';
-import { propagationOf, recordedValidUntil, removableAt } from '../rotation/bounds.ts';
+import {
+  activationWaitSeconds,
+  propagationOf,
+  recordedValidUntil,
+  refusedConfigChanges,
+  removableAt,
+} from '../rotation/bounds.ts';
 import { checkInvariants } from '../rotation/invariants.ts';
 import {
   classifySignetKeys,
@@ -9,8 +15,8 @@ import {
   type RotationState,
   rotationDueAt,
 } from '../rotation/plan.ts';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../rotation/quotas.ts';
 import type { RegisteredKeyGroup } from '../rotation/registry.ts';
-import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../rotation/timings.ts';
 import { parseSigningKey } from '../signing/index.ts';
 import { behaviorFor, type DistributionView } from './distribution.ts';
 import { type Finding, type FindingCode, type Severity, sortFindings } from './findings.ts';
@@ -287,9 +293,19 @@ function diagnoseRing(
     for (const stranger of foreign) reportForeignKey(add, name, stranger);
   }
 
+  for (const refused of refusedConfigChanges(ring, profile)) {
+    add(
+      'warning',
+      'CONFIG_CHANGE_REFUSED',
+      null,
+      `${refused.message} Until then every rotator run fails (RotationConfigRefused).`,
+      `Set ${refused.field} of profile ${name} back, or configure rotation.canary for it.`,
+    );
+  }
   if (active !== undefined && pending === undefined) {
     const due = rotationDueAt(active, profile);
-    if (due.getTime() <= nowMs) {
+    // A run that fell due is a few runs late at worst: one run spends its one phase on a removal.
+    if (due.getTime() + ROTATOR_SLACK_SECONDS * 1000 < nowMs) {
       add(
         'warning',
         'KEY_AGE',
@@ -304,7 +320,7 @@ function diagnoseRing(
     const dueMs =
       pending.trustedAt === undefined
         ? Date.parse(pending.createdAt)
-        : Date.parse(pending.trustedAt) + profile.rotation.propagation * 1000;
+        : Date.parse(pending.trustedAt) + activationWaitSeconds(ring, profile) * 1000;
     if (dueMs + ROTATOR_SLACK_SECONDS * 1000 < nowMs) {
       add(
         'warning',

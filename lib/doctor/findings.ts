@@ -26,6 +26,8 @@ export type FindingCode =
   | 'FOREIGN_PUBLIC_KEY'
   | 'SHA1_SIGNING'
   | 'KEY_REMOVED_WHILE_VALID'
+  /** A config change the rotator refuses (a lowered `rotation.propagation` without a canary). */
+  | 'CONFIG_CHANGE_REFUSED'
   | 'ACCOUNT_KEYS_NEAR_LIMIT'
   | 'ACCOUNT_KEYS_HEADROOM';
 

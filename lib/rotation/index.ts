@@ -23,6 +23,7 @@ export {
   type RotationState,
   rotationDueAt,
 } from './plan.ts';
+export { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
 export {
   type KeyGroupRegistry,
   type RegisteredKeyGroup,
@@ -49,8 +50,7 @@ export {
   silentRotationLog,
 } from './telemetry.ts';
 export {
-  MAX_KEYS_PER_GROUP,
-  MAX_PUBLIC_KEYS_PER_ACCOUNT,
+  type ProfileTimings,
   type RotationTimingOptions,
   removalDelaySeconds,
   validateRotationTimings,

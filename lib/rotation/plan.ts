@@ -10,8 +10,9 @@ import {
   validitySeconds,
 } from './bounds.ts';
 import { isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor, ringTagFor, ringTagOf } from './names.ts';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
 import type { ListedKeyGroup, RegisteredKeyGroup, RegisteredPublicKey } from './registry.ts';
-import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT, removalDelaySeconds } from './timings.ts';
+import { removalDelaySeconds } from './timings.ts';
 
 /** What the rotator sees of one profile at one moment: the planner's whole input. */
 export interface RotationState {

@@ -1,17 +1,24 @@
-import type { Profile } from '../config/schema.ts';
-
-/** CloudFront's default quota of public keys per key group. */
-export const MAX_KEYS_PER_GROUP = 5;
-
-/** CloudFront's default quota of public keys per account (all profiles and stages together). */
-export const MAX_PUBLIC_KEYS_PER_ACCOUNT = 10;
+/**
+ * The timings of a profile that rotation depends on: a structural part of the config's `Profile`,
+ * so that config validation can call into rotation without rotation importing the config.
+ */
+export interface ProfileTimings {
+  readonly ttl: { readonly max: number };
+  readonly cache: { readonly ttl: number; readonly maxStale: number };
+  readonly rotation: {
+    readonly rotateEvery: number;
+    readonly propagation: number;
+    readonly clockSkew: number;
+    readonly removeAfter?: number | undefined;
+  };
+}
 
 /**
  * Seconds a retired key must stay in the key group: a signer may keep serving a ring that still
  * names it active for up to `cache.maxStale`, a URL it signed then lives up to `ttl.max`, and clocks
  * disagree by up to `clockSkew`; `removeAfter` adds an operator's margin (docs/design.md, "Recorded bounds").
  */
-export function removalDelaySeconds(profile: Profile): number {
+export function removalDelaySeconds(profile: ProfileTimings): number {
   return (
     profile.cache.maxStale +
     profile.ttl.max +
@@ -34,7 +41,10 @@ export interface RotationTimingOptions {
  * Checks a profile's rotation timings against the rotation invariants (docs/design.md, "Invariants"). Returns one message per
  * problem (empty when the timings are sound); config load turns them into one error listing all.
  */
-export function validateRotationTimings(profile: Profile, options: RotationTimingOptions = {}): string[] {
+export function validateRotationTimings(
+  profile: ProfileTimings,
+  options: RotationTimingOptions = {},
+): string[] {
   const problems: string[] = [];
   const { rotateEvery, propagation } = profile.rotation;
   const { ttl: cacheTtl, maxStale } = profile.cache;
