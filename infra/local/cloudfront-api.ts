@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { deepFreeze } from '../../lib/config/deep-freeze.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../../lib/rotation/quotas.ts';
 import {
   buildDistribution,
@@ -31,7 +32,6 @@ import {
 } from './cloudfront-api/snapshot.ts';
 import {
   buildXmlDocument,
-  deepFreeze,
   parseXmlDocument,
   readText,
   readTextItems,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import type * as z from 'zod';
+import { deepFreeze } from './deep-freeze.ts';
 import { type Config, configSchema, type Profile } from './schema.ts';
 
 /** A configuration that cannot be used. The message lists every bad field at once. */
@@ -107,12 +108,4 @@ function parseText(text: string, format: 'json' | 'yaml', source: string): unkno
       cause,
     });
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

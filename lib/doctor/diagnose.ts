@@ -8,15 +8,11 @@ import {
   removableAt,
 } from '../rotation/bounds.ts';
 import { checkInvariants } from '../rotation/invariants.ts';
-import {
-  classifySignetKeys,
-  type ForeignKey,
-  fingerprintOfRegistered,
-  type RotationState,
-  rotationDueAt,
-} from '../rotation/plan.ts';
+import { classifySignetKeys, type ForeignKey, fingerprintOfRegistered } from '../rotation/ownership.ts';
+import { rotationDueAt } from '../rotation/plan.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../rotation/quotas.ts';
 import type { RegisteredKeyGroup } from '../rotation/registry.ts';
+import type { RotationState } from '../rotation/state.ts';
 import { parseSigningKey } from '../signing/index.ts';
 import { behaviorFor, type DistributionView } from './distribution.ts';
 import { type Finding, type FindingCode, type Severity, sortFindings } from './findings.ts';

@@ -4,16 +4,19 @@ import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
 import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
 import { activationWaitSeconds, boundsOfProfile, effectiveBounds, validUntilOf } from './bounds.ts';
 import { RotationError } from './errors.ts';
-import type { GenerateKeyPair } from './keygen.ts';
+import { generateKeyPair as defaultGenerateKeyPair, type GenerateKeyPair } from './keygen.ts';
 import { callerReferenceFor, keyGroupNameFor, publicKeyCommentFor, publicKeyNameFor } from './names.ts';
-import { keyGroupNotOursMessage, type RotationAction } from './plan.ts';
+import { keyGroupNotOursMessage } from './ownership.ts';
+import type { RotationAction } from './plan.ts';
 import {
   type KeyGroupRegistry,
   type ListedKeyGroup,
   type RegisteredKeyGroup,
   type RegisteredPublicKey,
   RegistryConflictError,
+  RegistryNotFoundError,
 } from './registry.ts';
+import { retryOnStaleETag } from './retry.ts';
 
 /** What a run read before planning: the applier works from exactly this. */
 export interface ObservedState {
@@ -62,8 +65,37 @@ export interface ApplyContext {
    * compare-and-swap lets exactly one win instead of treating the second as a retry of the first.
    */
   readonly runId: string;
-  /** How often a key group update is re-read and retried on `PreconditionFailed`. Default 5. */
+  /** How often a key group update is re-read and retried on `PreconditionFailed`. Default {@link ETAG_ATTEMPTS}. */
   readonly groupUpdateAttempts?: number;
+}
+
+/** What {@link createApplyContext} takes: the ports and settings of a run (rotate or revoke). */
+export interface ApplyContextOptions {
+  readonly profileName: string;
+  readonly profile: Profile;
+  readonly store: KeyRingStore;
+  readonly registry: KeyGroupRegistry;
+  /** Default: node:crypto (ECDSA P-256 or RSA-2048, as `profile.algorithm` says). */
+  readonly generateKeyPair?: GenerateKeyPair | undefined;
+}
+
+/** The applier's context for one planning attempt of a run: its clock reading, its id, its commit log. */
+export function createApplyContext(
+  options: ApplyContextOptions,
+  now: Date,
+  runId: string,
+  onCommit: (commit: Commit) => void,
+): ApplyContext {
+  return {
+    profileName: options.profileName,
+    profile: options.profile,
+    store: options.store,
+    registry: options.registry,
+    now,
+    runId,
+    generateKeyPair: options.generateKeyPair ?? defaultGenerateKeyPair,
+    onCommit,
+  };
 }
 
 /**
@@ -312,18 +344,19 @@ async function updateGroup(
   group: RegisteredKeyGroup,
   change: (items: readonly string[]) => readonly string[] | undefined,
 ): Promise<RegisteredKeyGroup> {
-  const attempts = context.groupUpdateAttempts ?? 5;
-  let current = group;
-  for (let attempt = 1; ; attempt++) {
-    const items = change(current.items);
-    if (items === undefined) return current;
-    try {
-      return await context.registry.updateKeyGroup(current, items);
-    } catch (error) {
-      if (!(error instanceof RegistryConflictError) || attempt >= attempts) throw error;
-      current = await context.registry.getKeyGroup(current.id);
-    }
+  const updated = await retryOnStaleETag(
+    context.registry,
+    group,
+    async (current) => {
+      const items = change(current.items);
+      return items === undefined ? current : context.registry.updateKeyGroup(current, items);
+    },
+    context.groupUpdateAttempts,
+  );
+  if (updated === undefined) {
+    throw new RegistryNotFoundError(`Key group ${group.id} was deleted while this run was changing it.`);
   }
+  return updated;
 }
 
 /**

@@ -12,15 +12,22 @@ export { type KeyListing, type KeyListingRow, listKeys } from './inventory.ts';
 export { type GeneratedKeyPair, type GenerateKeyPair, generateKeyPair } from './keygen.ts';
 export { callerReferenceFor, isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor } from './names.ts';
 export {
-  type BlockedReason,
+  classifySignetKeys,
+  type ForeignKey,
+  findForeignKeys,
   findOrphans,
   fingerprintOfRegistered,
+  knownToRing,
   type Orphan,
+  ownKeyGroup,
+  type SignetKeyOwnership,
+} from './ownership.ts';
+export {
+  type BlockedReason,
   PHASE_KINDS,
   type PlanOptions,
   planRotation,
   type RotationAction,
-  type RotationState,
   rotationDueAt,
 } from './plan.ts';
 export { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
@@ -42,6 +49,7 @@ export {
   revokeKey,
 } from './revoke.ts';
 export { observe, type RotationResult, type RunRotationOptions, runRotation, stateOf } from './rotator.ts';
+export type { RotationState } from './state.ts';
 export {
   noRotationMetrics,
   type RotationLog,

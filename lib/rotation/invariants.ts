@@ -1,6 +1,7 @@
 import { propagationOf, recordedValidUntil, removableAt, validUntilOf } from './bounds.ts';
-import { classifySignetKeys, ownKeyGroup, type RotationState } from './plan.ts';
+import { classifySignetKeys, ownKeyGroup } from './ownership.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
+import type { RotationState } from './state.ts';
 
 /** Stable codes of the rotation invariants (docs/design.md, "Invariants"). */
 export type ViolationCode =

@@ -1,6 +1,7 @@
 import type { HistoryEntry, RingKey, SigningBounds } from '../keys/ring.ts';
 import { effectiveBounds, removableAt, validUntilOf } from './bounds.ts';
-import { findOrphans, fingerprintOfRegistered, type RotationState } from './plan.ts';
+import { findOrphans, fingerprintOfRegistered } from './ownership.ts';
+import type { RotationState } from './state.ts';
 
 /** One key as `signet keys` shows it: never the private key. */
 export interface KeyListingRow {

@@ -1,6 +1,5 @@
 import type { Profile } from '../config/schema.ts';
-import type { HistoryEntry, KeyRing, RingKey, SigningBounds } from '../keys/ring.ts';
-import { parseVerifyingKey } from '../signing/index.ts';
+import type { KeyRing, RingKey, SigningBounds } from '../keys/ring.ts';
 import {
   activationWaitSeconds,
   boundsOfProfile,
@@ -9,35 +8,27 @@ import {
   removableAt,
   validitySeconds,
 } from './bounds.ts';
-import { isSignetKeyNameOf, keyGroupNameFor, publicKeyNameFor, ringTagFor, ringTagOf } from './names.ts';
+import { publicKeyNameFor } from './names.ts';
+import {
+  findOrphans,
+  fingerprintOfRegistered,
+  groupFoundByName,
+  keyGroupNotOursMessage,
+  ownKeyGroup,
+} from './ownership.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
-import type { ListedKeyGroup, RegisteredKeyGroup, RegisteredPublicKey } from './registry.ts';
-import { removalDelaySeconds } from './timings.ts';
+import type { RegisteredKeyGroup } from './registry.ts';
+import type { RotationState } from './state.ts';
 
-/** What the rotator sees of one profile at one moment: the planner's whole input. */
-export interface RotationState {
-  /** The key ring (AWSCURRENT), or `undefined` before bootstrap. */
-  readonly ring: KeyRing | undefined;
-  /**
-   * The key group as CloudFront reports it: the ring's, else the one to adopt (`adoptKeyGroupId`,
-   * `profile.keyGroupId`, or the group named `signet-<profile>`); `undefined` when there is none.
-   * A group found only by its name is this ring's only if it holds one of the ring's keys (see
-   * {@link ownKeyGroup}): another stage or stack may use the same profile name.
-   */
-  readonly group: RegisteredKeyGroup | undefined;
-  /** The key group the bootstrap was told to adopt (`adoptKeyGroupId`, the custom resource's), if any. */
-  readonly adoptKeyGroupId?: string;
-  /**
-   * Every key group of the account (ListKeyGroups), to tell a key that another group holds from a
-   * leftover. `undefined` when not read: then a key outside this ring's group that its history does
-   * not know is left alone, since it may be in another group.
-   */
-  readonly keyGroups?: readonly ListedKeyGroup[];
-  /** Every public key of the account (the 10-key quota is per account). */
-  readonly publicKeys: readonly RegisteredPublicKey[];
-  readonly now: Date;
-  readonly profileName: string;
-  readonly profile: Profile;
+/** The blocked action when the only key group by this profile's name is not provably this ring's. */
+function namesakeNotOurs(state: RotationState): RotationAction | undefined {
+  const { group, profileName } = state;
+  if (group === undefined || !groupFoundByName(state) || ownKeyGroup(state) !== undefined) return undefined;
+  return {
+    kind: 'blocked',
+    reason: 'key-group-not-ours',
+    message: keyGroupNotOursMessage(profileName, group.id),
+  };
 }
 
 /** Switches of {@link planRotation}. */
@@ -237,205 +228,6 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
 
   const nextAt = nextDueAt(state, pending, active);
   return nextAt === undefined ? { kind: 'none' } : { kind: 'none', nextAt };
-}
-
-/**
- * Whether `state.group` was found only by its name `signet-<profile>`: neither the ring nor the
- * config nor the bootstrap's `adoptKeyGroupId` names a group.
- */
-export function groupFoundByName(state: RotationState): boolean {
-  return (
-    state.group !== undefined &&
-    state.ring?.keyGroupId === undefined &&
-    state.adoptKeyGroupId === undefined &&
-    state.profile.keyGroupId === undefined
-  );
-}
-
-/**
- * Whether the group holds one of the ring's keys: by id, or by the fingerprint of the public key
- * under an id (a bootstrap that created the group, then crashed before the ring recorded the id).
- */
-export function holdsRingKey(
-  group: Pick<ListedKeyGroup, 'items'>,
-  ring: KeyRing,
-  publicKeys: readonly RegisteredPublicKey[],
-): boolean {
-  const ids = new Set(ring.keys.flatMap((key) => (key.id === undefined ? [] : [key.id])));
-  const fingerprints = new Set(ring.keys.map((key) => key.fingerprint));
-  const registered = new Map(publicKeys.map((key) => [key.id, key]));
-  return group.items.some((id) => {
-    if (ids.has(id)) return true;
-    const key = registered.get(id);
-    const fingerprint = key === undefined ? undefined : fingerprintOfRegistered(key);
-    return fingerprint !== undefined && fingerprints.has(fingerprint);
-  });
-}
-
-/**
- * The key group this ring works with: the one the ring or the config names, or the one the
- * bootstrap was told to adopt; a group found only by name counts only when it holds one of the
- * ring's keys. Names carry the profile, not the stage, so `signet-media` may be another stage's
- * group; joining it would make each stage's rotator delete the other's keys.
- */
-export function ownKeyGroup(state: RotationState): RegisteredKeyGroup | undefined {
-  const { group, ring, publicKeys } = state;
-  if (group === undefined || !groupFoundByName(state)) return group;
-  return ring !== undefined && holdsRingKey(group, ring, publicKeys) ? group : undefined;
-}
-
-/** The blocked action when the only key group by this profile's name is not provably this ring's. */
-function namesakeNotOurs(state: RotationState): RotationAction | undefined {
-  const { group, profileName } = state;
-  if (group === undefined || !groupFoundByName(state) || ownKeyGroup(state) !== undefined) return undefined;
-  return {
-    kind: 'blocked',
-    reason: 'key-group-not-ours',
-    message: keyGroupNotOursMessage(profileName, group.id),
-  };
-}
-
-/** Why a run will not join the key group named `signet-<profile>`, and what the operator can do. */
-export function keyGroupNotOursMessage(profileName: string, groupId: string): string {
-  return (
-    `a key group named ${keyGroupNameFor(profileName)} already exists and holds none of this ring's keys: ` +
-    `another stage or stack uses this profile name; set profiles.${profileName}.keyGroupId to adopt it ` +
-    `deliberately, or use a different profile name (its id is ${groupId}).`
-  );
-}
-
-/** A Signet public key of this ring that no ring key holds, and when it may be deleted. */
-export interface Orphan {
-  readonly key: RegisteredPublicKey;
-  /** This ring's key group holds it. */
-  readonly inGroup: boolean;
-  /**
-   * Out of the group: now (no edge trusts it). In the group: now if the ring's history says it left;
-   * otherwise (the ring was replaced or rolled back, so it may have signed URLs) not before its
-   * creation + the removal delay, the earliest moment none of its URLs can still be valid.
-   */
-  readonly deletableAt: Date;
-}
-
-/**
- * A Signet-named public key of this profile that is not this ring's: listed, never changed.
- * - `other-group`: another key group holds it (another stage's group, or one someone built by hand);
- * - `other-ring`: its comment names another key ring (a stage sharing this ring's group, or a
- *   leftover of another stage that its own rotator adopts or deletes);
- * - `shared-group`: in a group this ring adopted, made before comments named rings: another
- *   adopter's, as far as this ring can tell;
- * - `unclaimed`: in no key group (or in none this run could see), unknown to the ring, and its
- *   comment names no ring: perhaps another stage's crash leftover, which its own rotator adopts.
- */
-export interface ForeignKey {
-  readonly key: RegisteredPublicKey;
-  readonly reason: 'other-group' | 'other-ring' | 'shared-group' | 'unclaimed';
-  /** The key group that holds it, when one does. */
-  readonly groupId?: string;
-}
-
-/** The profile's Signet-named public keys that no ring key holds, split into this ring's and others'. */
-export interface SignetKeyOwnership {
-  readonly orphans: readonly Orphan[];
-  readonly foreign: readonly ForeignKey[];
-}
-
-/**
- * Decides, for each Signet-named public key of the profile that no ring key holds (by id or by
- * fingerprint; those the planner registers or adopts), whether it is this ring's to delete.
- *
- * The name says only which profile (docs/design.md, "Contracts"), and two stages or stacks may share a profile name
- * and a CloudFront account, even a key group (an operator's deliberate `keyGroupId`). So a key is
- * this ring's orphan only if something ties it to this ring, in this order:
- * 1. another key group holds it (and this ring's does not): never this ring's;
- * 2. the ring's history knows it (by id or fingerprint): a key this ring revoked or removed;
- * 3. its comment names another ring: never this ring's;
- * 4. this ring's group holds it: this ring's if its comment names this ring, or names none and the
- *    group is one this ring created (not adopted: an adopted group may hold other adopters' keys);
- * 5. in no group: this ring's only if its comment names this ring.
- * Everything else is foreign. Pure.
- */
-export function classifySignetKeys(state: RotationState): SignetKeyOwnership {
-  const { ring, publicKeys, profileName, profile } = state;
-  if (ring === undefined) return { orphans: [], foreign: [] };
-  const group = ownKeyGroup(state);
-  const ringIds = new Set(ring.keys.flatMap((key) => (key.id === undefined ? [] : [key.id])));
-  const ringFingerprints = new Set(ring.keys.map((key) => key.fingerprint));
-  const inGroup = new Set(group?.items ?? []);
-  const holder = new Map<string, string>();
-  for (const other of state.keyGroups ?? []) {
-    if (other.id === group?.id) continue;
-    for (const id of other.items) if (!holder.has(id)) holder.set(id, other.id);
-  }
-  // A namesake group that is not this ring's is another group, even when no list was read.
-  if (state.group !== undefined && state.group.id !== group?.id) {
-    for (const id of state.group.items) if (!holder.has(id)) holder.set(id, state.group.id);
-  }
-  const adopted =
-    group !== undefined && (group.id === profile.keyGroupId || group.id === state.adoptKeyGroupId);
-  const ourTag = ringTagFor(profile.keyRing.secretId);
-  const removal = removalDelaySeconds(profile) * 1000;
-
-  const orphans: Orphan[] = [];
-  const foreign: ForeignKey[] = [];
-  for (const key of publicKeys) {
-    if (!isSignetKeyNameOf(profileName, key.name) || ringIds.has(key.id)) continue;
-    const fingerprint = fingerprintOfRegistered(key);
-    if (fingerprint !== undefined && ringFingerprints.has(fingerprint)) continue;
-    const held = inGroup.has(key.id);
-    const otherGroupId = holder.get(key.id);
-    if (otherGroupId !== undefined && !held) {
-      foreign.push({ key, reason: 'other-group', groupId: otherGroupId });
-      continue;
-    }
-    const left = ring.history.some(
-      (entry: HistoryEntry) =>
-        entry.id === key.id || (fingerprint !== undefined && entry.fingerprint === fingerprint),
-    );
-    if (left) {
-      orphans.push({ key, inGroup: held, deletableAt: state.now });
-      continue;
-    }
-    const tag = ringTagOf(key.comment);
-    if (tag !== undefined && tag !== ourTag) {
-      foreign.push({ key, reason: 'other-ring', ...(held ? { groupId: group!.id } : {}) });
-      continue;
-    }
-    if (held) {
-      if (tag === undefined && adopted) {
-        foreign.push({ key, reason: 'shared-group', groupId: group!.id });
-        continue;
-      }
-      const created = Date.parse(key.createdTime);
-      const deletableAt = Number.isNaN(created) ? state.now : new Date(created + removal);
-      orphans.push({ key, inGroup: true, deletableAt });
-      continue;
-    }
-    // In no group this run could see: deleting it can break no edge, but only this ring's own go.
-    if (tag === ourTag && state.keyGroups !== undefined)
-      orphans.push({ key, inGroup: false, deletableAt: state.now });
-    else foreign.push({ key, reason: 'unclaimed' });
-  }
-  return { orphans, foreign };
-}
-
-/** This ring's Signet public keys that no ring key holds (see {@link classifySignetKeys}). */
-export function findOrphans(state: RotationState): Orphan[] {
-  return [...classifySignetKeys(state).orphans];
-}
-
-/** The profile's Signet-named public keys that are not this ring's: never changed, only reported. */
-export function findForeignKeys(state: RotationState): ForeignKey[] {
-  return [...classifySignetKeys(state).foreign];
-}
-
-/** The fingerprint of a registered public key, or `undefined` if its PEM does not parse. */
-export function fingerprintOfRegistered(key: RegisteredPublicKey): string | undefined {
-  try {
-    return parseVerifyingKey(key.encodedKey).fingerprint;
-  } catch {
-    return undefined;
-  }
 }
 
 /** When the active key is due for replacement: its activation (else creation) + `rotateEvery`. */

@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
-import { KeyRingConflictError } from '../keys/store.ts';
-import { type ApplyContext, applyAction, type Commit, newRingKey, save, withdraw } from './apply.ts';
+import {
+  type ApplyContext,
+  applyAction,
+  type Commit,
+  createApplyContext,
+  newRingKey,
+  save,
+  withdraw,
+} from './apply.ts';
 import { effectiveBounds, validitySeconds } from './bounds.ts';
 import { RotationError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
-import { generateKeyPair as defaultGenerateKeyPair } from './keygen.ts';
-import { planRotation, type RotationAction, type RotationState } from './plan.ts';
-import { RegistryConflictError } from './registry.ts';
+import { planRotation, type RotationAction } from './plan.ts';
+import { type ConflictAttempt, retryOnConflict } from './retry.ts';
 import { observe, type RunRotationOptions, stateOf } from './rotator.ts';
+import type { RotationState } from './state.ts';
 import { noRotationMetrics, silentRotationLog } from './telemetry.ts';
 
 /**
@@ -278,82 +285,74 @@ export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult
   const metrics = options.metrics ?? noRotationMetrics;
   const dimensions = { profile: options.profileName };
   const runId = options.runId ?? randomUUID();
-  const maxAttempts = options.maxAttempts ?? 4;
   const commits: Commit[] = [];
   let first: RevokePlan | undefined;
   let attempts = 0;
+  const onCommit = (commit: Commit) => {
+    commits.push(commit);
+    log.info('rotation transition', { ...dimensions, runId, action: 'revoke', ...commit });
+    metrics.count('RotationTransitions', 1, { ...dimensions, action: commit.step });
+  };
 
-  for (;;) {
-    attempts++;
+  const attempt = async ({ number }: ConflictAttempt): Promise<void> => {
+    attempts = number;
     const now = options.now();
     const observed = await observe(options);
     const plan = planRevoke(stateOf(options, observed, now), options.keyId);
     first ??= plan;
-    const context: ApplyContext = {
-      profileName: options.profileName,
-      profile: options.profile,
-      store: options.store,
-      registry: options.registry,
-      now,
-      runId,
-      generateKeyPair: options.generateKeyPair ?? defaultGenerateKeyPair,
-      onCommit: (commit) => {
-        commits.push(commit);
-        log.info('rotation transition', { ...dimensions, runId, action: 'revoke', ...commit });
-        metrics.count('RotationTransitions', 1, { ...dimensions, action: commit.step });
-      },
-    };
-    try {
-      // A rerun finds the revocation written already; it may still lack the replacement key.
-      const base = plan.nextRing ?? (plan.introduce ? observed.versioned?.ring : undefined);
-      if (base !== undefined) {
-        // Secrets Manager first: the replacement's private key is in the ring before its public key exists.
-        const nextRing: KeyRing = plan.introduce
-          ? { ...base, keys: [...base.keys, newRingKey(context)] }
-          : base;
-        await save(context, nextRing, observed.versioned?.version, 'revoke', plan.fingerprint, plan.keyId);
-      }
-      if (plan.nextRing !== undefined) {
-        log.warn('key revoked', {
-          ...dimensions,
-          runId,
-          keyId: plan.keyId,
-          previousState: plan.previousState,
-          activatedKeyId: plan.activate?.keyId,
-          signingStops: plan.signing.stops,
-          failingUntil: plan.exposure.failingUntil?.toISOString(),
-        });
-        metrics.count('RotationRevocations', 1, { ...dimensions, state: plan.previousState });
-      }
-      // CloudFront refuses an empty key group: when the revoked key is the group's last, its
-      // replacement goes in first. Otherwise the revoked key goes first, freeing its slot and its
-      // place in the account's quota for the replacement.
-      const last = observed.group?.items.length === 1 && plan.inGroup;
-      if (last && plan.signing.stops) await resumeSigning(options, context);
-      if (plan.inGroup || plan.registered) {
-        const group = plan.inGroup ? await options.registry.getKeyGroup(observed.group!.id) : undefined;
-        await withdraw(context, group, plan.keyId);
-        commits.push({
-          transition: `withdraw:${plan.keyId}:${now.toISOString()}`,
-          step: 'revoke',
-          keyId: plan.keyId,
-        });
-      }
-      if (!last && plan.signing.stops) await resumeSigning(options, context);
-      break;
-    } catch (error) {
-      if (!(error instanceof KeyRingConflictError || error instanceof RegistryConflictError)) throw error;
-      if (attempts >= maxAttempts) {
-        throw new RotationError(
+    const context = createApplyContext(options, now, runId, onCommit);
+    // A rerun finds the revocation written already; it may still lack the replacement key.
+    const base = plan.nextRing ?? (plan.introduce ? observed.versioned?.ring : undefined);
+    if (base !== undefined) {
+      // Secrets Manager first: the replacement's private key is in the ring before its public key exists.
+      const nextRing: KeyRing = plan.introduce
+        ? { ...base, keys: [...base.keys, newRingKey(context)] }
+        : base;
+      await save(context, nextRing, observed.versioned?.version, 'revoke', plan.fingerprint, plan.keyId);
+    }
+    if (plan.nextRing !== undefined) {
+      log.warn('key revoked', {
+        ...dimensions,
+        runId,
+        keyId: plan.keyId,
+        previousState: plan.previousState,
+        activatedKeyId: plan.activate?.keyId,
+        signingStops: plan.signing.stops,
+        failingUntil: plan.exposure.failingUntil?.toISOString(),
+      });
+      metrics.count('RotationRevocations', 1, { ...dimensions, state: plan.previousState });
+    }
+    // CloudFront refuses an empty key group: when the revoked key is the group's last, its
+    // replacement goes in first. Otherwise the revoked key goes first, freeing its slot and its
+    // place in the account's quota for the replacement.
+    const last = observed.group?.items.length === 1 && plan.inGroup;
+    if (last && plan.signing.stops) await resumeSigning(options, context);
+    if (plan.inGroup || plan.registered) {
+      const group = plan.inGroup ? await options.registry.getKeyGroup(observed.group!.id) : undefined;
+      await withdraw(context, group, plan.keyId);
+      commits.push({
+        transition: `withdraw:${plan.keyId}:${now.toISOString()}`,
+        step: 'revoke',
+        keyId: plan.keyId,
+      });
+    }
+    if (!last && plan.signing.stops) await resumeSigning(options, context);
+  };
+  await retryOnConflict(
+    {
+      maxAttempts: options.maxAttempts,
+      onConflict: (conflict) =>
+        log.warn('revoke conflict: re-reading and re-planning', { ...dimensions, code: conflict.code }),
+      exhausted: (maxAttempts, cause) =>
+        new RotationError(
           'ERR_ROTATION_RETRIES_EXHAUSTED',
           `Expected to revoke ${options.keyId} of profile ${options.profileName} within ${maxAttempts} attempts; ` +
             'other writers kept changing the key ring or key group.',
-          { cause: error },
-        );
-      }
-      log.warn('revoke conflict: re-reading and re-planning', { ...dimensions, code: error.code });
-    }
-  }
+          { cause },
+        ),
+    },
+    attempt,
+  );
 
   const final = await observe(options);
   const state = stateOf(options, final, options.now());
@@ -361,7 +360,8 @@ export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult
   const ring = final.versioned?.ring;
   return {
     profile: options.profileName,
-    plan: first,
+    // The first attempt always plans (a conflict comes later, from a write).
+    plan: first!,
     activeKeyId: ring?.keys.find((key) => key.state === 'active')?.id,
     pendingKeyId: ring?.keys.find((key) => key.state === 'pending')?.id,
     commits,

@@ -3,21 +3,17 @@ import type { Profile } from '../config/schema.ts';
 import type { Incident, KeyRing } from '../keys/ring.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
-import { type ApplyContext, applyAction, type Commit, type ObservedState, save } from './apply.ts';
+import { applyAction, type Commit, createApplyContext, type ObservedState, save } from './apply.ts';
 import { type RefusedChange, refusedConfigChanges } from './bounds.ts';
 import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
-import { generateKeyPair as defaultGenerateKeyPair, type GeneratedKeyPair } from './keygen.ts';
+import type { GeneratedKeyPair } from './keygen.ts';
 import { keyGroupNameFor } from './names.ts';
-import { PHASE_KINDS, planRotation, type RotationAction, type RotationState } from './plan.ts';
-import {
-  type KeyGroupRegistry,
-  type RegisteredKeyGroup,
-  RegistryConflictError,
-  RegistryNotFoundError,
-  RegistryQuotaError,
-} from './registry.ts';
+import { PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
+import { type KeyGroupRegistry, RegistryQuotaError } from './registry.ts';
+import { type ConflictAttempt, findKeyGroup, retryOnConflict } from './retry.ts';
+import type { RotationState } from './state.ts';
 import { noRotationMetrics, type RotationLog, type RotationMetrics, silentRotationLog } from './telemetry.ts';
 
 /** Options of {@link runRotation}. */
@@ -106,12 +102,11 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   const metrics = options.metrics ?? noRotationMetrics;
   const dimensions = { profile: options.profileName };
   const runId = options.runId ?? randomUUID();
-  const maxAttempts = options.maxAttempts ?? 4;
   const activateWithoutPropagation = options.testOnly?.activateWithoutPropagation === true;
   const commits: Commit[] = [];
-  let action: RotationAction = { kind: 'none' };
+  // Assigned by the attempts below: typed wide so the checks after them are not narrowed to 'none'.
+  let action = { kind: 'none' } as RotationAction;
   let deferred: RotationAction | undefined;
-  let conflicted = false;
   let recordedBounds = false;
   let attempts = 0;
 
@@ -121,67 +116,75 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     metrics.count('RotationTransitions', 1, { ...dimensions, action: commit.step });
   };
 
-  try {
+  /** One attempt: read, plan, apply. A write conflict ends it, and the runner starts another. */
+  const attempt = async ({ number, ringConflicted }: ConflictAttempt): Promise<void> => {
+    attempts = number;
     for (;;) {
-      attempts++;
       const now = options.now();
       const observed = await observe(options);
       const planned = planRotation(stateOf(options, observed, now), {
         activateWithoutPropagation,
         forceIntroduce: options.forceIntroduce === true,
       });
-      if (conflicted && PHASE_KINDS.has(planned.kind)) {
+      // After another writer changed the ring, interrupted work is still finished, but a new phase
+      // waits for the next run: two concurrent runs make at most one phase change.
+      if (ringConflicted && PHASE_KINDS.has(planned.kind)) {
         deferred = planned;
         action = { kind: 'none' };
         log.info('rotation phase deferred: another writer changed the key ring during this run', {
           ...dimensions,
           deferred: planned.kind,
         });
-        break;
+        return;
       }
       action = planned;
-      if (action.kind === 'none' || action.kind === 'blocked') break;
+      if (action.kind === 'none' || action.kind === 'blocked') return;
       if (action.kind === 'activate' && options.profile.rotation.canary !== undefined) {
         const held = await canaryHold(options, observed, action, now);
         if (held !== undefined) {
           action = held;
-          break;
+          return;
         }
       }
       try {
-        await applyAction(action, observed, applyContext(options, now, runId, onCommit));
-        // Recording bounds is bookkeeping, not a phase: plan again from the ring it wrote, once.
-        if (action.kind === 'record-bounds' && !recordedBounds) {
-          recordedBounds = true;
-          continue;
-        }
-        break;
+        await applyAction(action, observed, createApplyContext(options, now, runId, onCommit));
       } catch (error) {
         if (error instanceof RegistryQuotaError) {
           action = { kind: 'blocked', reason: 'quota-exceeded', message: error.message };
-          break;
+          return;
         }
         if (error instanceof RotationError && error.code === 'ERR_ROTATION_KEY_GROUP_NOT_OURS') {
           action = { kind: 'blocked', reason: 'key-group-not-ours', message: error.message };
-          break;
+          return;
         }
-        if (!(error instanceof KeyRingConflictError || error instanceof RegistryConflictError)) throw error;
-        if (attempts >= maxAttempts) {
-          throw new RotationError(
+        throw error;
+      }
+      // Recording bounds is bookkeeping, not a phase: plan again from the ring it wrote, once.
+      if (action.kind !== 'record-bounds' || recordedBounds) return;
+      recordedBounds = true;
+    }
+  };
+
+  try {
+    await retryOnConflict(
+      {
+        maxAttempts: options.maxAttempts,
+        onConflict: (conflict) =>
+          log.warn('rotation conflict: re-reading and re-planning', {
+            ...dimensions,
+            action: action.kind,
+            code: conflict.code,
+          }),
+        exhausted: (maxAttempts, cause) =>
+          new RotationError(
             'ERR_ROTATION_RETRIES_EXHAUSTED',
             `Expected to apply ${action.kind} to profile ${options.profileName} within ${maxAttempts} attempts; ` +
               'other writers kept changing the key ring or key group.',
-            { cause: error },
-          );
-        }
-        if (error instanceof KeyRingConflictError) conflicted = true;
-        log.warn('rotation conflict: re-reading and re-planning', {
-          ...dimensions,
-          action: action.kind,
-          code: error.code,
-        });
-      }
-    }
+            { cause },
+          ),
+      },
+      attempt,
+    );
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     log.error('rotation run failed', {
@@ -231,7 +234,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   if (incidents.changed && final.versioned !== undefined) {
     try {
       const ringVersion = await save(
-        applyContext(options, now, runId, onCommit),
+        createApplyContext(options, now, runId, onCommit),
         { ...final.versioned.ring, incidents: incidents.next },
         final.versioned.version,
         'record-incidents',
@@ -382,18 +385,9 @@ export async function observe(
     options.profile.keyGroupId ??
     keyGroups.find((candidate) => candidate.name === name)?.id;
   // The list carries no ETag; a Get gives the one an update needs.
-  const group = groupId === undefined ? undefined : await getKeyGroup(options.registry, groupId);
+  const group = groupId === undefined ? undefined : await findKeyGroup(options.registry, groupId);
   const publicKeys = await options.registry.listPublicKeys();
   return { versioned, group, publicKeys, keyGroups };
-}
-
-async function getKeyGroup(registry: KeyGroupRegistry, id: string): Promise<RegisteredKeyGroup | undefined> {
-  try {
-    return await registry.getKeyGroup(id);
-  } catch (error) {
-    if (error instanceof RegistryNotFoundError) return undefined;
-    throw error;
-  }
 }
 
 /** The planner's input from what {@link observe} read. */
@@ -411,23 +405,5 @@ export function stateOf(
     profile: options.profile,
     ...(options.adoptKeyGroupId === undefined ? {} : { adoptKeyGroupId: options.adoptKeyGroupId }),
     ...(observed.keyGroups === undefined ? {} : { keyGroups: observed.keyGroups }),
-  };
-}
-
-function applyContext(
-  options: RunRotationOptions,
-  now: Date,
-  runId: string,
-  onCommit: (commit: Commit) => void,
-): ApplyContext {
-  return {
-    profileName: options.profileName,
-    profile: options.profile,
-    store: options.store,
-    registry: options.registry,
-    now,
-    runId,
-    generateKeyPair: options.generateKeyPair ?? defaultGenerateKeyPair,
-    onCommit,
   };
 }

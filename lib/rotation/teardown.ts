@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Profile } from '../config/schema.ts';
 import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
-import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
+import type { KeyRingStore } from '../keys/store.ts';
 import { isSignetKeyNameOf, keyGroupNameFor } from './names.ts';
-import { fingerprintOfRegistered } from './plan.ts';
-import {
-  type KeyGroupRegistry,
-  type RegisteredKeyGroup,
-  type RegisteredPublicKey,
-  RegistryConflictError,
-  RegistryInUseError,
-  RegistryNotFoundError,
-} from './registry.ts';
+import { knownToRing } from './ownership.ts';
+import { type KeyGroupRegistry, type RegisteredKeyGroup, RegistryInUseError } from './registry.ts';
+import { findKeyGroup, retryOnConflict, retryOnStaleETag } from './retry.ts';
 import { type RotationLog, silentRotationLog } from './telemetry.ts';
 
 /** Stable codes of a teardown that could not finish. */
@@ -47,9 +41,9 @@ export interface TearDownOptions {
   readonly log?: RotationLog;
   /** Names this teardown in the ring's transition. Default: a random id. */
   readonly runId?: string;
-  /** Whole-teardown attempts when another writer changed the ring or the group first. Default 4. */
+  /** Whole-teardown attempts when another writer changed the ring or the group first. Default `CONFLICT_ATTEMPTS` (lib/rotation/retry.ts). */
   readonly maxAttempts?: number;
-  /** Delete (or update) attempts on the key group when its ETag went stale. Default 5. */
+  /** Delete (or update) attempts on the key group when its ETag went stale. Default `ETAG_ATTEMPTS` (lib/rotation/retry.ts). */
   readonly groupAttempts?: number;
 }
 
@@ -119,27 +113,25 @@ export function isTornDown(ring: KeyRing): boolean {
  * A conflict on the ring or the group re-reads and starts over (every step is idempotent), bounded.
  */
 export async function tearDownProfile(options: TearDownOptions): Promise<TeardownResult> {
-  const maxAttempts = options.maxAttempts ?? 4;
   const runId = options.runId ?? randomUUID();
-  for (let attempts = 1; ; attempts++) {
-    try {
-      return await attempt(options, runId, attempts);
-    } catch (error) {
-      if (!(error instanceof KeyRingConflictError || error instanceof RegistryConflictError)) throw error;
-      if (attempts >= maxAttempts) {
-        throw new TeardownError(
+  return retryOnConflict(
+    {
+      maxAttempts: options.maxAttempts,
+      onConflict: (conflict) =>
+        (options.log ?? silentRotationLog).warn('teardown conflict: re-reading and starting over', {
+          profile: options.profileName,
+          code: conflict.code,
+        }),
+      exhausted: (maxAttempts, cause) =>
+        new TeardownError(
           'ERR_TEARDOWN_RETRIES_EXHAUSTED',
           `Expected to tear down profile ${options.profileName} within ${maxAttempts} attempts; ` +
             'other writers kept changing the key ring or key group. Retry the delete.',
-          { cause: error },
-        );
-      }
-      (options.log ?? silentRotationLog).warn('teardown conflict: re-reading and starting over', {
-        profile: options.profileName,
-        code: error.code,
-      });
-    }
-  }
+          { cause },
+        ),
+    },
+    ({ number }) => attempt(options, runId, number),
+  );
 }
 
 async function attempt(options: TearDownOptions, runId: string, attempts: number): Promise<TeardownResult> {
@@ -170,7 +162,7 @@ async function attempt(options: TearDownOptions, runId: string, attempts: number
   let group =
     groupId === undefined
       ? await registry.findKeyGroupByName(keyGroupNameFor(profileName))
-      : await getKeyGroup(registry, groupId);
+      : await findKeyGroup(registry, groupId);
   // Found only by name, a group is this ring's only if it holds one of the ring's keys: otherwise it
   // is another stage's or stack's that happens to share the profile name, and is not touched.
   if (groupId === undefined && group !== undefined && !group.items.some((id) => ourIds.has(id))) {
@@ -244,15 +236,6 @@ async function attempt(options: TearDownOptions, runId: string, attempts: number
   };
 }
 
-/** Whether the ring holds (or held, per its history) this public key, by id or by fingerprint. */
-function knownToRing(ring: KeyRing, key: RegisteredPublicKey): boolean {
-  const entries: readonly (RingKey | HistoryEntry)[] = [...ring.keys, ...ring.history];
-  if (entries.some((entry) => entry.id === key.id)) return true;
-  // A key whose CreatePublicKey answered but whose id never reached the ring (a crashed bootstrap).
-  const fingerprint = fingerprintOfRegistered(key);
-  return fingerprint !== undefined && entries.some((entry) => entry.fingerprint === fingerprint);
-}
-
 function toHistory(iso: string): (key: RingKey) => HistoryEntry {
   return (key) => {
     // The active key stops signing now; a pending one never signed; a retiring one keeps its date.
@@ -267,38 +250,28 @@ function toHistory(iso: string): (key: RingKey) => HistoryEntry {
   };
 }
 
-async function getKeyGroup(registry: KeyGroupRegistry, id: string): Promise<RegisteredKeyGroup | undefined> {
-  try {
-    return await registry.getKeyGroup(id);
-  } catch (error) {
-    if (error instanceof RegistryNotFoundError) return undefined;
-    throw error;
-  }
-}
-
 /** DeleteKeyGroup with If-Match; a stale ETag re-reads (the group may be gone by then) and retries. */
 async function deleteGroup(options: TearDownOptions, group: RegisteredKeyGroup): Promise<void> {
-  const attempts = options.groupAttempts ?? 5;
-  let current: RegisteredKeyGroup | undefined = group;
-  for (let tries = 1; current !== undefined; tries++) {
-    try {
-      await options.registry.deleteKeyGroup(current);
-      return;
-    } catch (error) {
-      if (error instanceof RegistryInUseError) {
-        const distribution = options.profile.distributionId;
-        throw new TeardownError(
-          'ERR_TEARDOWN_KEY_GROUP_IN_USE',
-          `${error.message} The distribution must stop trusting key group ${group.id} first: take the ` +
-            `group out of its cache behaviours' TrustedKeyGroups${
-              distribution === undefined ? '' : ` (the profile's distribution is ${distribution})`
-            }, wait until it is deployed, then delete again. Nothing was deleted.`,
-          { cause: error },
-        );
-      }
-      if (!(error instanceof RegistryConflictError) || tries >= attempts) throw error;
-      current = await getKeyGroup(options.registry, group.id);
+  try {
+    await retryOnStaleETag(
+      options.registry,
+      group,
+      (current) => options.registry.deleteKeyGroup(current),
+      options.groupAttempts,
+    );
+  } catch (error) {
+    if (error instanceof RegistryInUseError) {
+      const distribution = options.profile.distributionId;
+      throw new TeardownError(
+        'ERR_TEARDOWN_KEY_GROUP_IN_USE',
+        `${error.message} The distribution must stop trusting key group ${group.id} first: take the ` +
+          `group out of its cache behaviours' TrustedKeyGroups${
+            distribution === undefined ? '' : ` (the profile's distribution is ${distribution})`
+          }, wait until it is deployed, then delete again. Nothing was deleted.`,
+        { cause: error },
+      );
     }
+    throw error;
   }
 }
 
@@ -312,26 +285,23 @@ async function withdrawFromAdopted(
   group: RegisteredKeyGroup,
   ours: ReadonlySet<string>,
 ): Promise<void> {
-  const attempts = options.groupAttempts ?? 5;
-  let current: RegisteredKeyGroup | undefined = group;
-  for (let tries = 1; current !== undefined; tries++) {
-    const keep = current.items.filter((id) => !ours.has(id));
-    if (keep.length === current.items.length) return;
-    if (keep.length === 0) {
-      throw new TeardownError(
-        'ERR_TEARDOWN_ADOPTED_GROUP_WOULD_BE_EMPTY',
-        `Key group ${current.id} was adopted, not created by Signet, and holds only Signet's keys; ` +
-          'CloudFront does not allow a key group without keys, and Signet does not delete a group it did ' +
-          'not create. Add another key to the group, or delete the group yourself once no distribution ' +
-          'trusts it, then delete again. Nothing was deleted.',
-      );
-    }
-    try {
+  await retryOnStaleETag(
+    options.registry,
+    group,
+    async (current) => {
+      const keep = current.items.filter((id) => !ours.has(id));
+      if (keep.length === current.items.length) return;
+      if (keep.length === 0) {
+        throw new TeardownError(
+          'ERR_TEARDOWN_ADOPTED_GROUP_WOULD_BE_EMPTY',
+          `Key group ${current.id} was adopted, not created by Signet, and holds only Signet's keys; ` +
+            'CloudFront does not allow a key group without keys, and Signet does not delete a group it did ' +
+            'not create. Add another key to the group, or delete the group yourself once no distribution ' +
+            'trusts it, then delete again. Nothing was deleted.',
+        );
+      }
       await options.registry.updateKeyGroup(current, keep);
-      return;
-    } catch (error) {
-      if (!(error instanceof RegistryConflictError) || tries >= attempts) throw error;
-      current = await getKeyGroup(options.registry, group.id);
-    }
-  }
+    },
+    options.groupAttempts,
+  );
 }

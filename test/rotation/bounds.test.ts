@@ -6,9 +6,10 @@ import { refusedConfigChanges, removableAt } from '../../lib/rotation/bounds.ts'
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
 import { listKeys } from '../../lib/rotation/inventory.ts';
 import { publicKeyNameFor } from '../../lib/rotation/names.ts';
-import { planRotation, type RotationState } from '../../lib/rotation/plan.ts';
+import { planRotation } from '../../lib/rotation/plan.ts';
 import type { RegisteredPublicKey } from '../../lib/rotation/registry.ts';
 import { planRevoke } from '../../lib/rotation/revoke.ts';
+import type { RotationState } from '../../lib/rotation/state.ts';
 import { ringKey } from '../support/rings.ts';
 import { testProfile } from '../support/rotation-sandbox.ts';
 

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { RingKey } from '../../lib/keys/ring.ts';
 import { listKeys } from '../../lib/rotation/inventory.ts';
 import { publicKeyNameFor } from '../../lib/rotation/names.ts';
-import { planRotation, type RotationState } from '../../lib/rotation/plan.ts';
+import { planRotation } from '../../lib/rotation/plan.ts';
 import type { RegisteredPublicKey } from '../../lib/rotation/registry.ts';
+import type { RotationState } from '../../lib/rotation/state.ts';
 import { ringKey } from '../support/rings.ts';
 import { TIMINGS, testProfile } from '../support/rotation-sandbox.ts';
 

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { KeyRing, RingKey } from '../../lib/keys/ring.ts';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
 import { publicKeyCommentFor, publicKeyNameFor } from '../../lib/rotation/names.ts';
-import { planRotation, type RotationState } from '../../lib/rotation/plan.ts';
+import { planRotation } from '../../lib/rotation/plan.ts';
 import type { RegisteredKeyGroup, RegisteredPublicKey } from '../../lib/rotation/registry.ts';
+import type { RotationState } from '../../lib/rotation/state.ts';
 import { ringKey } from '../support/rings.ts';
 import { TIMINGS, testProfile } from '../support/rotation-sandbox.ts';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
-import { fingerprintOfRegistered } from '../../lib/rotation/plan.ts';
+import { fingerprintOfRegistered } from '../../lib/rotation/ownership.ts';
 import { revokeKey } from '../../lib/rotation/revoke.ts';
 import { type CycleContext, expectConverged, rotate } from '../support/rotation-cycle.ts';
 import { FaultSwitch, InjectedFaultError, withFaults } from '../support/rotation-faults.ts';

@@ -3,7 +3,7 @@ import type { Profile } from '../../lib/config/schema.ts';
 import type { KeyRingStore } from '../../lib/keys/store.ts';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
 import { isSignetKeyNameOf } from '../../lib/rotation/names.ts';
-import { fingerprintOfRegistered } from '../../lib/rotation/plan.ts';
+import { fingerprintOfRegistered } from '../../lib/rotation/ownership.ts';
 import type { KeyGroupRegistry } from '../../lib/rotation/registry.ts';
 import { type RotationResult, type RunRotationOptions, runRotation } from '../../lib/rotation/rotator.ts';
 import { type HandClock, observeRotation } from './rotation-sandbox.ts';

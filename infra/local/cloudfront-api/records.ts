@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { deepFreeze, type XmlObject, type XmlValue } from './xml.ts';
+import { deepFreeze } from '../../../lib/config/deep-freeze.ts';
+import type { XmlObject, XmlValue } from './xml.ts';
 
 /** A stored public key: what CreatePublicKey was given, plus the id, version and time it got. */
 export interface PublicKeyRecord {

@@ -1,6 +1,7 @@
+import { deepFreeze } from '../../../lib/config/deep-freeze.ts';
 import { type CacheBehaviorView, type OriginView, readDistributionConfig } from './distribution-config.ts';
 import type { CloudFrontRecords } from './records.ts';
-import { deepFreeze, type XmlObject } from './xml.ts';
+import type { XmlObject } from './xml.ts';
 
 /** A public key as the edge sees it. */
 export interface PublicKeySnapshot {

@@ -187,12 +187,3 @@ export function readBoolean(node: XmlObject, name: string, path: string): boolea
   }
   return trimmed === 'true';
 }
-
-/** Freezes a parsed document all the way down, so records and snapshots can share it safely. */
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
