@@ -7,9 +7,9 @@ import { handle } from 'hono/aws-lambda';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
-import { buildApiDependencies } from '../lib/aws/service.ts';
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
+import { buildApiDependencies } from '../lib/wiring/api.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-api' });

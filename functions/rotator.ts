@@ -6,8 +6,8 @@ import middy from '@middy/core';
 import { createAwsClients } from '../lib/aws/clients.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
-import { createRotatorHandler } from '../lib/aws/rotator-handler.ts';
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
+import { createRotatorHandler } from '../lib/wiring/rotator.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-rotator' });

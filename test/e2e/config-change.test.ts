@@ -5,7 +5,6 @@ import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEdge } from '../../infra/local/edge.ts';
 import { hashApiKey } from '../../lib/auth/api-keys.ts';
-import { buildApiDependencies } from '../../lib/aws/service.ts';
 import { liveSources } from '../../lib/cli/doctor.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { diagnose } from '../../lib/doctor/diagnose.ts';
@@ -14,6 +13,7 @@ import { readSnapshot } from '../../lib/doctor/read-snapshot.ts';
 import { createApp } from '../../lib/http/app.ts';
 import { MemoryMetrics, silentLog } from '../../lib/http/telemetry.ts';
 import type { KeyRing } from '../../lib/keys/ring.ts';
+import { buildApiDependencies } from '../../lib/wiring/api.ts';
 import { tempDir } from '../support/cli.ts';
 import { type CycleContext, rotate } from '../support/rotation-cycle.ts';
 import { HandClock, type RotationSandbox, startRotationSandbox } from '../support/rotation-sandbox.ts';

@@ -6,11 +6,13 @@ import {
   UpdateDistributionCommand,
 } from '@aws-sdk/client-cloudfront';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CustomResourceEvent, createRotatorHandler } from '../../lib/aws/rotator-handler.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
+import type { CustomResourceEvent } from '../../lib/cloudformation/custom-resource.ts';
 import { parseConfig } from '../../lib/config/index.ts';
+import type { BootstrapProperties } from '../../lib/rotation/bootstrap.ts';
 import { isSignetKeyNameOf, noRotationMetrics, silentRotationLog } from '../../lib/rotation/index.ts';
 import type { RegisteredKeyGroup } from '../../lib/rotation/registry.ts';
+import { createRotatorHandler } from '../../lib/wiring/rotator.ts';
 import { distributionTrusting } from '../support/distributions.ts';
 import { FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
 import { type RotationSandbox, sdkClients, startRotationSandbox } from '../support/rotation-sandbox.ts';
@@ -62,7 +64,7 @@ async function setUp(
     requestType: CustomResourceEvent['RequestType'],
     properties: Record<string, string> = {},
   ): Promise<Answer> => {
-    const event: CustomResourceEvent = {
+    const event: CustomResourceEvent<BootstrapProperties> = {
       RequestType: requestType,
       ResponseURL: 'https://cloudformation-custom-resource-response.example/x?X-Amz-Signature=abc',
       StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/signet-test/abc',

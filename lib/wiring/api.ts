@@ -1,12 +1,12 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachedApiKeySource } from '../auth/api-keys.ts';
 import { createAuthenticator } from '../auth/authenticator.ts';
+import { SecretsManagerApiKeySource } from '../aws/api-key-source.ts';
+import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import type { Config } from '../config/index.ts';
 import type { AppDependencies } from '../http/app.ts';
 import type { Log, Metrics } from '../http/telemetry.ts';
 import { KeyRingCache } from '../keys/cache.ts';
-import { SecretsManagerApiKeySource } from './api-key-source.ts';
-import { SecretsManagerKeyRingStore } from './secrets-manager-key-ring-store.ts';
 
 /** What {@link buildApiDependencies} needs from the entry point. */
 export interface ServiceOptions {
