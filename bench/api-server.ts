@@ -11,10 +11,12 @@ import { hashApiKey } from '../lib/auth/api-keys.ts';
 import { createAuthenticator } from '../lib/auth/authenticator.ts';
 import { parseConfig } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
-import { MemoryMetrics, silentLog } from '../lib/http/telemetry.ts';
+
 import { KeyRingCache } from '../lib/keys/cache.ts';
 import { MemoryKeyRingStore } from '../lib/keys/memory-store.ts';
 import { fingerprintOf } from '../lib/signing/index.ts';
+import { MemoryMetrics } from '../lib/telemetry/memory-metrics.ts';
+import { silentLog } from '../lib/telemetry/ports.ts';
 
 export const BENCH_API_KEY = 'bench-api-key-0123456789';
 export const BENCH_ISSUER = 'https://bench.signet.local';

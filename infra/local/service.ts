@@ -7,8 +7,10 @@ import { CloudFrontKeyGroupRegistry } from '../../lib/aws/cloudfront-key-group-r
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { createApp } from '../../lib/http/app.ts';
-import { type Log, MemoryMetrics } from '../../lib/http/telemetry.ts';
+
 import { runRotation } from '../../lib/rotation/rotator.ts';
+import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
+import type { Log } from '../../lib/telemetry/ports.ts';
 import { buildApiDependencies } from '../../lib/wiring/api.ts';
 import { DEMO, ensureDemoDistribution, ensureDemoSecret, writeDemoOrigin } from './demo.ts';
 import { close, listen } from './http.ts';

@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Log } from '../http/telemetry.ts';
+import type { Log } from '../telemetry/ports.ts';
 
 /** Adapts the Powertools Logger (structured JSON lines in CloudWatch) to the API's {@link Log}. */
 export function powertoolsLog(logger: Logger): Log {

@@ -1,6 +1,5 @@
 import { MetricUnit, Metrics as PowertoolsMetricsClient } from '@aws-lambda-powertools/metrics';
-import type { MetricName, Metrics } from '../http/telemetry.ts';
-import type { RotationMetricName, RotationMetrics } from '../rotation/telemetry.ts';
+import type { Metrics } from '../telemetry/ports.ts';
 
 /** Where the metrics go: the CloudWatch namespace and the `service` dimension. */
 export interface PowertoolsMetricsOptions {
@@ -14,7 +13,7 @@ export interface PowertoolsMetricsOptions {
  * `Metrics` instance, built once and reused: Powertools' `singleMetric()` builds a new instance (and
  * a new Console) per call, which cost about 0.1 ms per request on the signing path.
  */
-export class PowertoolsMetrics implements Metrics, RotationMetrics {
+export class PowertoolsMetrics implements Metrics {
   readonly #options: PowertoolsMetricsOptions;
   readonly #byDimensions = new Map<string, PowertoolsMetricsClient>();
 
@@ -22,15 +21,11 @@ export class PowertoolsMetrics implements Metrics, RotationMetrics {
     this.#options = options;
   }
 
-  count(
-    name: MetricName | RotationMetricName,
-    value: number,
-    dimensions: Readonly<Record<string, string>>,
-  ): void {
+  count(name: string, value: number, dimensions: Readonly<Record<string, string>>): void {
     this.#publish(name, MetricUnit.Count, value, dimensions);
   }
 
-  gauge(name: RotationMetricName, value: number, dimensions: Readonly<Record<string, string>>): void {
+  gauge(name: string, value: number, dimensions: Readonly<Record<string, string>>): void {
     this.#publish(name, MetricUnit.Seconds, value, dimensions);
   }
 

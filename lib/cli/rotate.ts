@@ -12,7 +12,7 @@ import {
   RegistryQuotaError,
 } from '../rotation/registry.ts';
 import { type RotationResult, runRotation } from '../rotation/rotator.ts';
-import type { RotationLog } from '../rotation/telemetry.ts';
+import type { Log } from '../telemetry/ports.ts';
 import { endpointsDescription, rootCause } from './aws-errors.ts';
 import { loadCliConfig } from './config.ts';
 import { requireProfile } from './doctor.ts';
@@ -107,7 +107,7 @@ export async function withRotationErrors<T>(config: Config, work: () => Promise<
 }
 
 /** Log lines of a command run go to stderr, one JSON object each, so stdout stays the answer. */
-export function stderrLog(io: CliIo): RotationLog {
+export function stderrLog(io: CliIo): Log {
   const line =
     (level: string) =>
     (message: string, fields: Record<string, unknown> = {}) =>

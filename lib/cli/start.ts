@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalService } from '../../infra/local/service.ts';
-import type { Log } from '../http/telemetry.ts';
+import type { Log } from '../telemetry/ports.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { portBaseOption, processSignal, untilAborted } from './sandbox.ts';
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import type * as z from 'zod';
 import { authorize } from '../access/index.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Principal } from '../auth/principal.ts';
 import { type Config, type Profile, profileName } from '../config/index.ts';
 import type { KeyRingCache } from '../keys/cache.ts';
@@ -16,22 +17,14 @@ import {
   signUrls,
   validateConditions,
 } from '../signing/index.ts';
+import type { Log } from '../telemetry/ports.ts';
 import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problemOf } from './problems.ts';
 import { signedCookiesRequest, signedUrlsRequest } from './schemas.ts';
-import type { Log, Metrics } from './telemetry.ts';
+import type { ApiMetrics as Metrics } from './telemetry.ts';
 
 /** The largest request body accepted: 100 URLs of CloudFront's 8 KB limit fit with room to spare. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Who is calling, from the request's credentials. */
-export interface Authenticator {
-  authenticate(credentials: {
-    authorization?: string | undefined;
-    apiKey?: string | undefined;
-    gatewayClaims?: Record<string, unknown> | undefined;
-  }): Promise<Principal>;
-}
 
 /** Everything the app needs, built by the caller (a Lambda cold start, `npm start`, a test). */
 export interface AppDependencies {

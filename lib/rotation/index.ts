@@ -50,13 +50,7 @@ export {
 } from './revoke.ts';
 export { observe, type RotationResult, type RunRotationOptions, runRotation, stateOf } from './rotator.ts';
 export type { RotationState } from './state.ts';
-export {
-  noRotationMetrics,
-  type RotationLog,
-  type RotationMetricName,
-  type RotationMetrics,
-  silentRotationLog,
-} from './telemetry.ts';
+export type { RotationMetricName, RotationMetrics } from './telemetry.ts';
 export {
   type ProfileTimings,
   type RotationTimingOptions,

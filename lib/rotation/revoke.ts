@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
+import { noMetrics, silentLog } from '../telemetry/ports.ts';
 import {
   type ApplyContext,
   applyAction,
@@ -16,7 +17,6 @@ import { planRotation, type RotationAction } from './plan.ts';
 import { type ConflictAttempt, retryOnConflict } from './retry.ts';
 import { observe, type RunRotationOptions, stateOf } from './rotator.ts';
 import type { RotationState } from './state.ts';
-import { noRotationMetrics, silentRotationLog } from './telemetry.ts';
 
 /**
  * Which outstanding URLs and cookies a revocation breaks: those signed by the key from `signedFrom`
@@ -281,8 +281,8 @@ export interface RevokeResult {
  * A `KeyRingConflictError` or `RegistryConflictError` re-reads and re-plans (bounded by `maxAttempts`).
  */
 export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult> {
-  const log = options.log ?? silentRotationLog;
-  const metrics = options.metrics ?? noRotationMetrics;
+  const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
   const dimensions = { profile: options.profileName };
   const runId = options.runId ?? randomUUID();
   const commits: Commit[] = [];
@@ -397,7 +397,7 @@ async function resumeSigning(options: RevokeKeyOptions, context: ApplyContext): 
     const action = planRotation(stateOf(options, observed, context.now), { forceIntroduce: true });
     if (!RESUMING_KINDS.has(action.kind)) {
       if (action.kind === 'blocked') {
-        (options.log ?? silentRotationLog).warn('revoke: replacement key left to the rotator', {
+        (options.log ?? silentLog).warn('revoke: replacement key left to the rotator', {
           profile: options.profileName,
           reason: action.reason,
           message: action.message,

@@ -3,6 +3,7 @@ import type { Profile } from '../config/schema.ts';
 import type { Incident, KeyRing } from '../keys/ring.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../keys/store.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
+import { type Log, noMetrics, silentLog } from '../telemetry/ports.ts';
 import { applyAction, type Commit, createApplyContext, type ObservedState, save } from './apply.ts';
 import { type RefusedChange, refusedConfigChanges } from './bounds.ts';
 import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
@@ -14,7 +15,7 @@ import { PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
 import { type KeyGroupRegistry, RegistryQuotaError } from './registry.ts';
 import { type ConflictAttempt, findKeyGroup, retryOnConflict } from './retry.ts';
 import type { RotationState } from './state.ts';
-import { noRotationMetrics, type RotationLog, type RotationMetrics, silentRotationLog } from './telemetry.ts';
+import type { RotationMetrics } from './telemetry.ts';
 
 /** Options of {@link runRotation}. */
 export interface RunRotationOptions {
@@ -26,7 +27,7 @@ export interface RunRotationOptions {
   readonly now: () => Date;
   /** Default: node:crypto (ECDSA P-256 or RSA-2048, as `profile.algorithm` says). */
   readonly generateKeyPair?: (algorithm: KeyAlgorithm) => GeneratedKeyPair;
-  readonly log?: RotationLog;
+  readonly log?: Log;
   readonly metrics?: RotationMetrics;
   /** Bootstrap into this existing key group instead of creating `signet-<profile>`. */
   readonly adoptKeyGroupId?: string;
@@ -98,8 +99,8 @@ export interface RotationResult {
  * the next run finishes: see `applyAction` for the ordering that guarantees it.
  */
 export async function runRotation(options: RunRotationOptions): Promise<RotationResult> {
-  const log = options.log ?? silentRotationLog;
-  const metrics = options.metrics ?? noRotationMetrics;
+  const log = options.log ?? silentLog;
+  const metrics = options.metrics ?? noMetrics;
   const dimensions = { profile: options.profileName };
   const runId = options.runId ?? randomUUID();
   const activateWithoutPropagation = options.testOnly?.activateWithoutPropagation === true;
@@ -352,14 +353,14 @@ async function canaryHold(
   });
   if (verdict.ok) return undefined;
   const dimensions = { profile: options.profileName };
-  (options.log ?? silentRotationLog).error('rotation canary failed: activation held', {
+  (options.log ?? silentLog).error('rotation canary failed: activation held', {
     ...dimensions,
     keyId: action.keyId,
     canaryUrl: verdict.url,
     status: verdict.status,
     message: verdict.reason,
   });
-  (options.metrics ?? noRotationMetrics).count('RotationCanaryFailures', 1, dimensions);
+  (options.metrics ?? noMetrics).count('RotationCanaryFailures', 1, dimensions);
   return {
     kind: 'blocked',
     reason: 'canary-failed',

@@ -1,9 +1,10 @@
 import type { Profile } from '../config/schema.ts';
 import type { KeyRingStore } from '../keys/store.ts';
+import type { Log } from '../telemetry/ports.ts';
 import type { KeyGroupRegistry } from './registry.ts';
 import { type RotationResult, runRotation } from './rotator.ts';
 import { isTornDown } from './teardown.ts';
-import type { RotationLog, RotationMetrics } from './telemetry.ts';
+import type { RotationMetrics } from './telemetry.ts';
 
 /** One profile's ports: its ring's store and the account's key group registry. */
 export interface ProfilePorts {
@@ -17,7 +18,7 @@ export interface RotatorDependencies {
   /** The ports of one profile (the adapters over the AWS SDK clients in Lambda). */
   readonly portsFor: (profileName: string, profile: Profile) => ProfilePorts;
   readonly now: () => Date;
-  readonly log: RotationLog;
+  readonly log: Log;
   readonly metrics: RotationMetrics;
 }
 

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Profile } from '../config/schema.ts';
 import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
 import type { KeyRingStore } from '../keys/store.ts';
+import { type Log, silentLog } from '../telemetry/ports.ts';
 import { isSignetKeyNameOf, keyGroupNameFor } from './names.ts';
 import { knownToRing } from './ownership.ts';
 import { type KeyGroupRegistry, type RegisteredKeyGroup, RegistryInUseError } from './registry.ts';
 import { findKeyGroup, retryOnConflict, retryOnStaleETag } from './retry.ts';
-import { type RotationLog, silentRotationLog } from './telemetry.ts';
 
 /** Stable codes of a teardown that could not finish. */
 export type TeardownErrorCode =
@@ -38,7 +38,7 @@ export interface TearDownOptions {
   readonly now: () => Date;
   /** The key group the bootstrap was told to adopt (the custom resource's `AdoptKeyGroupId`), if any. */
   readonly adoptKeyGroupId?: string;
-  readonly log?: RotationLog;
+  readonly log?: Log;
   /** Names this teardown in the ring's transition. Default: a random id. */
   readonly runId?: string;
   /** Whole-teardown attempts when another writer changed the ring or the group first. Default `CONFLICT_ATTEMPTS` (lib/rotation/retry.ts). */
@@ -118,7 +118,7 @@ export async function tearDownProfile(options: TearDownOptions): Promise<Teardow
     {
       maxAttempts: options.maxAttempts,
       onConflict: (conflict) =>
-        (options.log ?? silentRotationLog).warn('teardown conflict: re-reading and starting over', {
+        (options.log ?? silentLog).warn('teardown conflict: re-reading and starting over', {
           profile: options.profileName,
           code: conflict.code,
         }),
@@ -136,7 +136,7 @@ export async function tearDownProfile(options: TearDownOptions): Promise<Teardow
 
 async function attempt(options: TearDownOptions, runId: string, attempts: number): Promise<TeardownResult> {
   const { profileName, registry, store } = options;
-  const log = options.log ?? silentRotationLog;
+  const log = options.log ?? silentLog;
   const loaded = await store.load();
   if (loaded === undefined) {
     // The bootstrap never wrote a ring (a Create that failed early): Signet knows of nothing to delete.

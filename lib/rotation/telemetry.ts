@@ -1,12 +1,4 @@
-/**
- * Where the rotator writes its structured log lines. The Powertools Logger and the API's `Log`
- * satisfy it; a line never holds key material (fingerprints and public key ids are not secret).
- */
-export interface RotationLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+import type { Metrics } from '../telemetry/ports.ts';
 
 /** Every metric the rotator raises. */
 export type RotationMetricName =
@@ -38,15 +30,5 @@ export type RotationMetricName =
   /** An operator revoked a key (`signet revoke`); dimensions `profile`, `state` (what the key was). */
   | 'RotationRevocations';
 
-/** Counters (and an optional gauge) for the rotator: CloudWatch EMF in Lambda, memory in tests. */
-export interface RotationMetrics {
-  count(name: RotationMetricName, value: number, dimensions: Readonly<Record<string, string>>): void;
-  /** A value that is set, not summed. Without it, gauges are sent through {@link count}. */
-  gauge?(name: RotationMetricName, value: number, dimensions: Readonly<Record<string, string>>): void;
-}
-
-/** Drops log lines. */
-export const silentRotationLog: RotationLog = { info() {}, warn() {}, error() {} };
-
-/** Drops metrics. */
-export const noRotationMetrics: RotationMetrics = { count() {} };
+/** The rotator's counters and gauge (the telemetry port, with the rotator's metric names). */
+export type RotationMetrics = Metrics<RotationMetricName>;

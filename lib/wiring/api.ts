@@ -5,8 +5,9 @@ import { SecretsManagerApiKeySource } from '../aws/api-key-source.ts';
 import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import type { Config } from '../config/index.ts';
 import type { AppDependencies } from '../http/app.ts';
-import type { Log, Metrics } from '../http/telemetry.ts';
+import type { ApiMetrics as Metrics } from '../http/telemetry.ts';
 import { KeyRingCache } from '../keys/cache.ts';
+import type { Log } from '../telemetry/ports.ts';
 
 /** What {@link buildApiDependencies} needs from the entry point. */
 export interface ServiceOptions {

@@ -10,7 +10,8 @@ import {
 import type { Config } from '../config/index.ts';
 import { answerBootstrap, type BootstrapProperties } from '../rotation/bootstrap.ts';
 import { runSchedule, type ScheduledRunSummary } from '../rotation/schedule.ts';
-import type { RotationLog, RotationMetrics } from '../rotation/telemetry.ts';
+import type { RotationMetrics } from '../rotation/telemetry.ts';
+import type { Log } from '../telemetry/ports.ts';
 
 /** An EventBridge scheduled event (only the fields the rotator reads). */
 export interface ScheduledEvent {
@@ -26,7 +27,7 @@ export interface RotatorHandlerOptions {
   readonly config: Config;
   readonly secretsManager: SecretsManagerClient;
   readonly cloudfront: CloudFrontClient;
-  readonly log: RotationLog;
+  readonly log: Log;
   readonly metrics: RotationMetrics;
   readonly now?: () => Date;
   /** Sends the custom resource answer; default: global fetch (a PUT to the pre-signed S3 URL). */

@@ -11,9 +11,10 @@ import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-se
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
 import { type AwsClients, createAwsClients } from '../../lib/aws/clients.ts';
-import { silentLog } from '../../lib/http/telemetry.ts';
+
 import type { KeyRing } from '../../lib/keys/ring.ts';
 import { parseSigningKey, publicKeyPem, signUrl } from '../../lib/signing/index.ts';
+import { silentLog } from '../../lib/telemetry/ports.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 
 let service: LocalService;

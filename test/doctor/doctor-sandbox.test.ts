@@ -20,10 +20,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
 import { type AwsClients, createAwsClients } from '../../lib/aws/clients.ts';
 import type { Finding } from '../../lib/doctor/findings.ts';
-import { silentLog } from '../../lib/http/telemetry.ts';
+
 import type { KeyRing, RingKey } from '../../lib/keys/ring.ts';
 import { publicKeyNameFor } from '../../lib/rotation/names.ts';
 import { fingerprintOf, publicKeyPem } from '../../lib/signing/index.ts';
+import { silentLog } from '../../lib/telemetry/ports.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 
 let service: LocalService;

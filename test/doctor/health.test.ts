@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Authenticator } from '../../lib/auth/authenticator.ts';
 import { createApp } from '../../lib/http/app.ts';
-import { MemoryMetrics, silentLog } from '../../lib/http/telemetry.ts';
+
 import { KeyRingCache } from '../../lib/keys/cache.ts';
 import { MemoryKeyRingStore } from '../../lib/keys/memory-store.ts';
 import { KeyRingUnavailableError } from '../../lib/keys/store.ts';
+import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
+import { silentLog } from '../../lib/telemetry/ports.ts';
 import { testConfig } from '../support/api.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
 

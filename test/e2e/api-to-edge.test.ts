@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
-import { silentLog } from '../../lib/http/telemetry.ts';
+import { silentLog } from '../../lib/telemetry/ports.ts';
 import { tempDir } from '../support/cli.ts';
 
 let service: LocalService;

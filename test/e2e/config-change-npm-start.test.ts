@@ -7,7 +7,7 @@ import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ri
 import { liveSources } from '../../lib/cli/doctor.ts';
 import { diagnose } from '../../lib/doctor/diagnose.ts';
 import { readSnapshot } from '../../lib/doctor/read-snapshot.ts';
-import type { Log } from '../../lib/http/telemetry.ts';
+import type { Log } from '../../lib/telemetry/ports.ts';
 import { tempDir } from '../support/cli.ts';
 
 // The sequence from the issue "Rotation keeps its promise when the config changes", in real time:

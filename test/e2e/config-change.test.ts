@@ -11,8 +11,10 @@ import { diagnose } from '../../lib/doctor/diagnose.ts';
 import type { Finding } from '../../lib/doctor/findings.ts';
 import { readSnapshot } from '../../lib/doctor/read-snapshot.ts';
 import { createApp } from '../../lib/http/app.ts';
-import { MemoryMetrics, silentLog } from '../../lib/http/telemetry.ts';
+
 import type { KeyRing } from '../../lib/keys/ring.ts';
+import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
+import { silentLog } from '../../lib/telemetry/ports.ts';
 import { buildApiDependencies } from '../../lib/wiring/api.ts';
 import { tempDir } from '../support/cli.ts';
 import { type CycleContext, rotate } from '../support/rotation-cycle.ts';

@@ -4,7 +4,7 @@ import {
   type LocalService,
   startLocalService,
 } from '../../infra/local/service.ts';
-import type { Log } from '../../lib/http/telemetry.ts';
+import type { Log } from '../../lib/telemetry/ports.ts';
 import { tempDir } from '../support/cli.ts';
 
 // Issue 5, acceptance 7: rotation under load, end to end in the sandbox. A loop keeps issuing signed

@@ -10,8 +10,9 @@ import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ri
 import type { CustomResourceEvent } from '../../lib/cloudformation/custom-resource.ts';
 import { parseConfig } from '../../lib/config/index.ts';
 import type { BootstrapProperties } from '../../lib/rotation/bootstrap.ts';
-import { isSignetKeyNameOf, noRotationMetrics, silentRotationLog } from '../../lib/rotation/index.ts';
+import { isSignetKeyNameOf } from '../../lib/rotation/index.ts';
 import type { RegisteredKeyGroup } from '../../lib/rotation/registry.ts';
+import { noMetrics, silentLog } from '../../lib/telemetry/ports.ts';
 import { createRotatorHandler } from '../../lib/wiring/rotator.ts';
 import { distributionTrusting } from '../support/distributions.ts';
 import { FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
@@ -51,8 +52,8 @@ async function setUp(
     config: parseConfig({ profiles: { [name]: profileDocument(name, options.extra) } }),
     secretsManager: clients.secretsManager,
     cloudfront: clients.cloudfront,
-    log: silentRotationLog,
-    metrics: noRotationMetrics,
+    log: silentLog,
+    metrics: noMetrics,
     now: sandbox.clock.now,
     fetch: (async (_url: string, init: { body: string }) => {
       answers.push(JSON.parse(init.body) as Answer);

@@ -4,10 +4,12 @@ import { createDevTokenIssuer } from '../../infra/local/token-issuer.ts';
 import { createAuthenticator } from '../../lib/auth/authenticator.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { createApp } from '../../lib/http/app.ts';
-import { type Log, MemoryMetrics } from '../../lib/http/telemetry.ts';
+
 import { KeyRingCache } from '../../lib/keys/cache.ts';
 import { MemoryKeyRingStore } from '../../lib/keys/memory-store.ts';
 import type { KeyRing } from '../../lib/keys/ring.ts';
+import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
+import type { Log } from '../../lib/telemetry/ports.ts';
 import { activeRing } from './rings.ts';
 
 export const ISSUER = 'https://issuer.test';

@@ -1,4 +1,5 @@
-import type { RotationLog, RotationMetricName, RotationMetrics } from '../../lib/rotation/telemetry.ts';
+import type { RotationMetricName, RotationMetrics } from '../../lib/rotation/telemetry.ts';
+import type { Log } from '../../lib/telemetry/ports.ts';
 
 /** One recorded log line. */
 export interface LogLine {
@@ -8,7 +9,7 @@ export interface LogLine {
 }
 
 /** Keeps every log line, for assertions. */
-export class RecordingLog implements RotationLog {
+export class RecordingLog implements Log {
   readonly lines: LogLine[] = [];
   info(message: string, fields: Record<string, unknown> = {}): void {
     this.lines.push({ level: 'info', message, fields });
