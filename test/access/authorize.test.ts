@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type AuthorizeInput, authorize, type Caller } from '../../lib/access/index.ts';
 import type { Principal } from '../../lib/auth/principal.ts';
 import { SigningError } from '../../lib/signing/errors.ts';
-import { expectDenied, MEDIA, profileWith, user } from './helpers.ts';
+import { expectDenied, MEDIA, profileWith, user } from '../support/access.ts';
 
 const READERS = { when: { claims: { scope: 'media:read' } }, resources: [`${MEDIA}/videos/*`], maxTtl: '1h' };
 const OWN_FOLDER = { when: { claims: { scope: 'media:read' } }, resources: [`${MEDIA}/users/{sub}/*`] };

@@ -6,7 +6,7 @@ import {
   pathAmbiguity,
   patternContains,
 } from '../../lib/access/index.ts';
-import { MEDIA, user } from './helpers.ts';
+import { MEDIA, user } from '../support/access.ts';
 
 describe('globContains', () => {
   it.each([

@@ -9,8 +9,8 @@ import {
 } from '../../lib/access/index.ts';
 import { SigningError } from '../../lib/signing/errors.ts';
 import { canonicalResource, canonicalUrl } from '../../lib/signing/url.ts';
-import { cloudFrontMatches, globRegExp } from '../signing/helpers.ts';
-import { MEDIA, profileWith } from './helpers.ts';
+import { MEDIA, profileWith } from '../support/access.ts';
+import { cloudFrontMatches, globRegExp } from '../support/signing.ts';
 
 // Property tests for docs/design.md, "The API": nothing outside a grant is ever authorized, whatever the path
 // tricks, hosts, schemes and claims. Each property runs a few hundred cases (well under a second each).

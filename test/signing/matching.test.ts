@@ -11,7 +11,7 @@ import {
   NOW,
   simpleGlobMatches,
   type TestKey,
-} from './helpers.ts';
+} from '../support/signing.ts';
 
 // How a custom policy's Resource matches a URL (docs/design.md, "CloudFront facts Signet relies on"): section by
 // section, so no wildcard reaches across the `?` into the query; and at a cost linear in the URL, so a

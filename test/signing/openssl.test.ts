@@ -12,7 +12,15 @@ import {
   signUrl,
   stripSigningParameters,
 } from '../../lib/signing/index.ts';
-import { EXPIRES, generateEcKey, generateRsaKey, KEY_ID, NOW, queryValue, type TestKey } from './helpers.ts';
+import {
+  EXPIRES,
+  generateEcKey,
+  generateRsaKey,
+  KEY_ID,
+  NOW,
+  queryValue,
+  type TestKey,
+} from '../support/signing.ts';
 
 // An independent verifier: the openssl CLI (on the Debian base image, docs/design.md, "Contracts") checks our signatures
 // over the exact policy bytes CloudFront would check them against.

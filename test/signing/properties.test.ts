@@ -20,7 +20,7 @@ import {
   queryPairs,
   queryValue,
   type TestKey,
-} from './helpers.ts';
+} from '../support/signing.ts';
 
 // Properties of the signing core against its own verifier (the CloudFront-equivalent one): everything
 // signed verifies, and a single changed character of the URL, the policy or the signature is denied

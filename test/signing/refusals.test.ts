@@ -16,7 +16,7 @@ import {
   KEY_ID,
   NOW,
   type TestKey,
-} from './helpers.ts';
+} from '../support/signing.ts';
 
 let rsa: TestKey;
 let ec: TestKey;

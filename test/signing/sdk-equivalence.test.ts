@@ -19,7 +19,7 @@ import {
   NOW,
   queryPairs,
   type TestKey,
-} from './helpers.ts';
+} from '../support/signing.ts';
 
 // The oracle is @aws-sdk/cloudfront-signer 3.1166.0 (pinned in package.json). It takes `privateKey:
 // string | Buffer` in its types, but hands the value to crypto's `sign({ key, passphrase })`, which takes a

@@ -22,7 +22,7 @@ import {
   queryValue,
   signPolicyText,
   type TestKey,
-} from './helpers.ts';
+} from '../support/signing.ts';
 
 let rsa: TestKey;
 let ec: TestKey;

@@ -1,7 +1,7 @@
 import { type KeyObject, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifyingKey, signCookies, signUrl, verifyRequest } from '../../lib/signing/index.ts';
-import { generateRsaKey, type TestKey } from './helpers.ts';
+import { generateRsaKey, type TestKey } from '../support/signing.ts';
 
 // Test vectors for awkward URLs (docs/design.md, "CloudFront facts Signet relies on"): each pins the canonical resource
 // and the exact policy as literal strings. The key is generated per run, so the signature cannot be a

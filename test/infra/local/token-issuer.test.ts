@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { close, listen } from '../../infra/local/http.ts';
-import { MemoryStateStore, type StateStore } from '../../infra/local/state.ts';
-import { createDevTokenIssuer, DevTokenIssuer, JWKS_PATH } from '../../infra/local/token-issuer.ts';
+import { close, listen } from '../../../infra/local/http.ts';
+import { MemoryStateStore, type StateStore } from '../../../infra/local/state.ts';
+import { createDevTokenIssuer, DevTokenIssuer, JWKS_PATH } from '../../../infra/local/token-issuer.ts';
 
 const NOW = 1_780_000_000;
 const ISSUER = 'http://127.0.0.1:4603/issuer';

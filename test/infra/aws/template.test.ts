@@ -1,6 +1,6 @@
 // The deployment as CloudFormation sees it: `npm run package` (osls + serverless-esbuild, offline, no
 // AWS credentials) renders serverless.yml and infra/aws/ for the dev and prod stages (and a stage
-// whose config has several profiles: test/infra/fixtures/multi-profile.yml), and these
+// whose config has several profiles: test/support/fixtures/multi-profile.yml), and these
 // tests read the templates a security reviewer would read. They also load the two bundles the way
 // Lambda does, since an ESM bundle that cannot start is invisible in the template.
 import { execFile, execFileSync } from 'node:child_process';
@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { load as parseYaml } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Config, parseConfig } from '../../lib/config/index.ts';
+import { type Config, parseConfig } from '../../../lib/config/index.ts';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..', '..');
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 
 interface Statement {
   readonly Effect: 'Allow' | 'Deny';
@@ -54,7 +54,7 @@ function commandsSentBy(file: string, service: string): string[] {
 const outDir = mkdtempSync(join(tmpdir(), 'signet-package-'));
 const stages = new Map<StageName, Stage>();
 /** The multi stage's config: three profiles, `media` the default, `media-docs` adopting a key group. */
-const MULTI_CONFIG = 'test/infra/fixtures/multi-profile.yml';
+const MULTI_CONFIG = 'test/support/fixtures/multi-profile.yml';
 
 function stage(name: StageName): Stage {
   const found = stages.get(name);
