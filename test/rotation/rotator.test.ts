@@ -1,3 +1,4 @@
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicKeyNameFor } from '../../lib/rotation/names.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
@@ -285,6 +286,62 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
       expect((await rotate(context, { profile: lowered })).action.kind).toBe('activate');
       // Set back, the run is fine again.
       expect((await rotate(context)).refused).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('keeps what a later version wrote into the ring through its own writes, and upgrades a version-1 ring', async () => {
+    const context = await freshProfile('compat');
+    const own = context.store as unknown as {
+      load(): Promise<{ ring: KeyRing; version: string } | undefined>;
+    };
+    try {
+      await rotate(context);
+      context.clock.advance(TIMINGS.propagation);
+      await rotate(context);
+      // What the secret holds as a later Signet (same schema number, more fields) or 0.1 would write it.
+      const raw = async () =>
+        JSON.parse(
+          (
+            await sandbox.clients.secretsManager.send(
+              new GetSecretValueCommand({ SecretId: 'signet/compat' }),
+            )
+          ).SecretString!,
+        );
+      const put = (document: unknown) =>
+        sandbox.clients.secretsManager.send(
+          new PutSecretValueCommand({ SecretId: 'signet/compat', SecretString: JSON.stringify(document) }),
+        );
+      const current = await raw();
+      await put({
+        ...current,
+        retention: { historyDays: 400 },
+        keys: current.keys.map((key: Record<string, unknown>) => ({
+          ...key,
+          kmsKeyArn: 'arn:aws:kms:us-east-1:1:key/x',
+        })),
+      });
+      context.clock.advance(TIMINGS.rotateEvery);
+      expect((await rotate(context)).action.kind).toBe('introduce');
+      const after = await raw();
+      expect(after.retention).toEqual({ historyDays: 400 });
+      expect(after.keys[0]).toMatchObject({ state: 'active', kmsKeyArn: 'arn:aws:kms:us-east-1:1:key/x' });
+
+      // A ring as 0.1 wrote it: schema 1, no bounds. It loads, and the next run records the bounds.
+      const legacy = await raw();
+      await put({
+        ...legacy,
+        schema: 'signet.keyring/1',
+        keys: legacy.keys.map(({ bounds: _b, kmsKeyArn: _k, ...key }: Record<string, unknown>) => key),
+      });
+      expect((await context.store.load())!.ring.schema).toBe('signet.keyring/2');
+      const upgraded = await rotate(context);
+      expect(upgraded.commits.map((commit) => commit.step)).toContain('record-bounds');
+      const recorded = await raw();
+      expect(recorded.schema).toBe('signet.keyring/2');
+      for (const key of recorded.keys)
+        expect(key.bounds).toMatchObject({ ttlMax: 300, maxStale: 60, clockSkew: 30 });
     } finally {
       await context.close();
     }
