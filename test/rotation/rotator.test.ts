@@ -293,9 +293,6 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
 
   it('keeps what a later version wrote into the ring through its own writes, and upgrades a version-1 ring', async () => {
     const context = await freshProfile('compat');
-    const own = context.store as unknown as {
-      load(): Promise<{ ring: KeyRing; version: string } | undefined>;
-    };
     try {
       await rotate(context);
       context.clock.advance(TIMINGS.propagation);
