@@ -36,3 +36,25 @@ export function integerOption(value: string | undefined, name: string): number |
     throw new UsageError(`Expected --${name} to be a whole number of seconds; got ${JSON.stringify(value)}.`);
   return Number(value);
 }
+
+/**
+ * Control characters that a terminal acts on: C0 but tab and newline, DEL, and C1 (some terminals
+ * take U+009B as CSI). A URL, policy, key name or error message from outside could otherwise clear
+ * the screen, fake colours or write the clipboard (OSC 52).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Text with every terminal control character shown as a visible `\xNN` escape instead. */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** The same io, with everything written to stdout and stderr passed through {@link escapeControl}. */
+export function withEscapedOutput(io: CliIo): CliIo {
+  return {
+    ...io,
+    stdout: (text) => io.stdout(escapeControl(text)),
+    stderr: (text) => io.stderr(escapeControl(text)),
+  };
+}

@@ -1,7 +1,7 @@
 import { SigningError } from '../signing/index.ts';
 import { DOCTOR_HELP, doctor } from './doctor.ts';
 import { EXPLAIN_HELP, explain } from './explain.ts';
-import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
+import { type CliIo, EnvironmentError, EXIT, UsageError, withEscapedOutput } from './io.ts';
 import { KEYGEN_HELP, keygen } from './keygen.ts';
 import { KEYS_HELP, keys } from './keys.ts';
 import { REVOKE_HELP, revoke } from './revoke.ts';
@@ -76,7 +76,10 @@ Exit status: 0 success, 1 denied or a failed check, 2 usage error, 3 environment
 }
 
 /** Runs one `signet` command and returns its exit status; never throws. */
-export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function main(argv: string[], outside: CliIo = processIo()): Promise<number> {
+  // Every command prints text that comes from outside (URLs, policies, key names, AWS messages):
+  // escaped once here, so no command can forget it.
+  const io = withEscapedOutput(outside);
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout(mainHelp());
