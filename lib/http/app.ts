@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import type * as z from 'zod';
 import { authorize } from '../access/index.ts';
@@ -400,6 +400,23 @@ function ringOf(deps: AppDependencies, name: string): KeyRingCache {
   return ring;
 }
 
+/** How many of a batch's URLs an audit line shows (each cut to {@link AUDIT_URL_CHARS}). */
+export const AUDIT_URLS_SHOWN = 3;
+/** The most characters of one URL, resource or caller an audit line holds. */
+export const AUDIT_URL_CHARS = 512;
+
+/** A value cut to `max` characters, saying how long it was: an audit line has a bound. */
+function clip(value: string, max = AUDIT_URL_CHARS): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…(${value.length} chars)`;
+}
+
+/**
+ * One audit line per issuance: who, which profile, what, until when, with which key, from where.
+ * Bounded (about 3 KB at most, far under CloudWatch Logs' 256 KB per event): a batch logs its
+ * count, the first {@link AUDIT_URLS_SHOWN} URLs cut to {@link AUDIT_URL_CHARS} characters, and a
+ * SHA-256 of the whole list (one URL per line) to match it against a URL found later; never the
+ * request body, never a signature or key material.
+ */
 function audit(
   c: Context<AppEnv>,
   deps: AppDependencies,
@@ -413,15 +430,22 @@ function audit(
     keyId: string;
   },
 ): void {
+  const resources = what.resources;
   deps.log.info('signature issued', {
     audit: true,
     requestId: c.get('requestId'),
-    caller: principal.subject,
+    caller: clip(principal.subject, 256),
     authKind: principal.kind,
     profile,
     kind: what.kind,
-    ...(what.resources === undefined ? {} : { resources: what.resources }),
-    ...(what.resource === undefined ? {} : { resource: what.resource }),
+    ...(resources === undefined
+      ? {}
+      : {
+          count: resources.length,
+          resources: resources.slice(0, AUDIT_URLS_SHOWN).map((url) => clip(url)),
+          resourcesSha256: createHash('sha256').update(resources.join('\n')).digest('hex'),
+        }),
+    ...(what.resource === undefined ? {} : { resource: clip(what.resource) }),
     expires: what.expires,
     keyId: what.keyId,
     sourceIp: c.env?.event?.requestContext?.http?.sourceIp,
