@@ -83,7 +83,11 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   });
 
   app.onError((error, c) => {
-    const problem = problemOf(error);
+    if (error instanceof ClientAbortError) {
+      // The caller went away mid-body: nothing to answer and nothing wrong here. One info line.
+      deps.log.info('request aborted by the client', { requestId: c.get('requestId') });
+    }
+    const problem = problemOf(error instanceof ClientAbortError ? error.problem : error);
     if (problem.status === 401 || problem.status === 403 || problem.status === 422) {
       deps.metrics.count('Denials', 1, { reason: problem.type });
     }
@@ -229,7 +233,50 @@ async function authenticate(c: Context<AppEnv>, deps: AppDependencies): Promise<
   });
 }
 
+/** The client closed the connection before its body arrived: not our error, not a 5xx. */
+class ClientAbortError extends Error {
+  readonly problem = new HttpProblem('invalid-request', 'The request body ended before it was complete.');
+  constructor(options: { cause: unknown }) {
+    super('The client closed the connection before sending the whole request body.', options);
+    this.name = 'ClientAbortError';
+  }
+}
+
+/** Whether reading the body failed because the client went away (Node: `aborted`, ECONNRESET). */
+function isClientAbort(error: unknown): boolean {
+  const { code, message, name } = (error ?? {}) as { code?: unknown; message?: unknown; name?: unknown };
+  return (
+    code === 'ECONNRESET' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    message === 'aborted' ||
+    name === 'AbortError'
+  );
+}
+
+/** Decodes a body that must be UTF-8: invalid bytes are the caller's mistake (400), never replaced. */
+function utf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (cause) {
+    throw new HttpProblem(
+      'invalid-request',
+      'Expected the request body to be UTF-8; it holds bytes that are not.',
+      {
+        cause,
+      },
+    );
+  }
+}
+
 async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.output<T>> {
+  const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+  // A compressed body read as text would be signed (or refused) as garbage: refuse it plainly.
+  if (encoding !== 'identity' && encoding !== '') {
+    throw new HttpProblem(
+      'unsupported-media-type',
+      `Expected an uncompressed body (Content-Encoding: identity); got Content-Encoding ${JSON.stringify(encoding)}.`,
+    );
+  }
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
     throw new HttpProblem(
@@ -276,7 +323,7 @@ async function readBoundedText(c: Context<AppEnv>, limit: number): Promise<strin
   const event = c.env?.event;
   if (event !== undefined && 'body' in event) {
     const body = event.body ?? '';
-    const text = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+    const text = event.isBase64Encoded ? utf8(Buffer.from(body, 'base64')) : body;
     if (Buffer.byteLength(text) > limit) throw tooLarge();
     return text;
   }
@@ -284,12 +331,17 @@ async function readBoundedText(c: Context<AppEnv>, limit: number): Promise<strin
   if (source === null || source === undefined) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of source) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of source) {
+      size += chunk.byteLength;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (isClientAbort(error)) throw new ClientAbortError({ cause: error });
+    throw error;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return utf8(Buffer.concat(chunks));
 }
 
 /**

@@ -19,6 +19,23 @@ export const PROBLEM_TYPES = {
   'keys-unavailable': { status: 503, title: 'Signing keys are unavailable' },
 } as const;
 
+/**
+ * Text safe to echo back: control characters and lone surrogates (what bytes from a caller's body
+ * may have become) shown as `\xNN` / `\uNNNN`, so a detail never carries binary bytes.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+    /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (char) => {
+      const code = char.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+    },
+  );
+}
+
 /** A problem type name. */
 export type ProblemType = keyof typeof PROBLEM_TYPES;
 
@@ -39,7 +56,7 @@ export class HttpProblem extends Error {
     this.name = 'HttpProblem';
     this.type = type;
     this.status = PROBLEM_TYPES[type].status;
-    this.detail = detail;
+    this.detail = printable(detail);
     this.extra = options.extra ?? {};
     this.headers = options.headers ?? {};
   }
