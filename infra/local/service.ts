@@ -45,6 +45,12 @@ export interface LocalServiceOptions {
    * the 403s that causes. Never exposed on the command line.
    */
   readonly activateWithoutPropagation?: boolean;
+  /**
+   * Take the viewer's address from `X-Forwarded-For` at the edge (to try IP-restricted URLs on
+   * loopback). Off by default: CloudFront judges the viewer's own address, and a header anyone can
+   * send must not satisfy an IP condition.
+   */
+  readonly trustForwardedFor?: boolean;
   /** Where log lines go. */
   readonly log: Log;
 }
@@ -90,7 +96,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     stateDir: options.stateDir,
     portBase: options.portBase,
     propagationDelayMs: edgeDelay,
-    trustForwardedFor: true,
+    trustForwardedFor: options.trustForwardedFor ?? false,
   });
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   try {

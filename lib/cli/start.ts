@@ -21,6 +21,9 @@ Options:
   --edge-propagation SECONDS  how long key group changes take to reach the edge (default 2)
   --fast-rotation             rotate the demo key about every 30 s (expiries 10-30 s), to watch
                               rotation under load without a single 403
+  --trust-forwarded-for       let the edge take the viewer's address from X-Forwarded-For (to try
+                              IP-restricted URLs from this machine); off by default, as CloudFront
+                              judges the address the request really came from
   --json                      print one line { "api", "edge", "secretsManager", "cloudfront", "demoUrl", "token" }
                               when ready, and log as JSON lines on stderr
 Stops cleanly on Ctrl-C.
@@ -39,6 +42,7 @@ export async function start(
       'state-dir': { type: 'string' },
       'edge-propagation': { type: 'string', default: '2' },
       'fast-rotation': { type: 'boolean', default: false },
+      'trust-forwarded-for': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -58,6 +62,7 @@ export async function start(
       portBase: portBaseOption(values['port-base']),
       edgePropagationMs: edgeSeconds * 1000,
       fastRotation: values['fast-rotation'],
+      trustForwardedFor: values['trust-forwarded-for'],
       log,
     });
   } catch (cause) {

@@ -13,7 +13,7 @@ const BINARY = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/u;
 async function setUp() {
   const t = await testApp();
   const token = await t.token('alice', ['media:read']);
-  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+  const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
     t.app.request('/v1/signed-urls', {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
