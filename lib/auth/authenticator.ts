@@ -118,7 +118,9 @@ function bearerVerifier(
   if (algorithms.length === 0) {
     throw new TypeError('Expected at least one asymmetric algorithm in auth.jwt.algorithms.');
   }
-  const resolveKey = jwks ?? createRemoteJWKSet(new URL(jwt.jwksUrl));
+  // A key the issuer withdraws from its JWKS stays usable until the cached set is refetched: for at
+  // most `jwksMaxAge` (see VerifiedTokenCache for what that means for tokens already verified).
+  const resolveKey = jwks ?? createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge: jwt.jwksMaxAge * 1000 });
   const audiences = typeof jwt.audience === 'string' ? [jwt.audience] : jwt.audience;
   const context: FailureContext = { jwt, algorithms, audiences };
 
@@ -139,7 +141,7 @@ function bearerVerifier(
     }
   };
 
-  const verified = new VerifiedTokenCache();
+  const verified = new VerifiedTokenCache(jwt.jwksMaxAge);
   return async (authorization) => {
     const token = bearerToken(authorization);
     const cached = verified.get(token, now());
@@ -177,14 +179,24 @@ function bearerVerifier(
  * Tokens already verified, so a caller that sends the same token on every request pays for one
  * signature verification, not one per request (an ES256 verification costs more than signing the
  * URL with ECDSA). Keyed by the whole token, signature included, so only the exact bytes that
- * verified are let through, and only until the token's own `exp` (at most five minutes). A token
- * whose issuer key is later withdrawn from the JWKS keeps working until then; a JWT cannot be
- * revoked before its `exp` anyway. Bounded: the oldest entries go first.
+ * verified are let through, and only until the token's own `exp`, and at most `auth.jwt.jwksMaxAge`
+ * (default 5 minutes) after it was verified.
+ *
+ * When the issuer withdraws a key from its JWKS (a compromised key, say), two caches decide how long
+ * its tokens still pass: the fetched JWKS, refetched after `jwksMaxAge`, so NEW tokens signed by the
+ * withdrawn key are accepted for at most `jwksMaxAge` after the withdrawal; and this cache, so a token
+ * verified just before is accepted for at most `jwksMaxAge` more. Lower `jwksMaxAge` for a faster
+ * cut-off at the cost of more JWKS fetches (one per container per period). Bounded in size: the
+ * oldest entries go first.
  */
 class VerifiedTokenCache {
   static readonly MAX_ENTRIES = 5000;
-  static readonly MAX_SECONDS = 300;
   readonly #entries = new Map<string, { principal: Principal; until: number }>();
+  readonly #maxSeconds: number;
+
+  constructor(maxSeconds: number) {
+    this.#maxSeconds = maxSeconds;
+  }
 
   get(token: string, now: number): Principal | undefined {
     const entry = this.#entries.get(token);
@@ -198,7 +210,7 @@ class VerifiedTokenCache {
     if (this.#entries.size >= VerifiedTokenCache.MAX_ENTRIES) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
-    this.#entries.set(token, { principal, until: Math.min(exp, now + VerifiedTokenCache.MAX_SECONDS) });
+    this.#entries.set(token, { principal, until: Math.min(exp, now + this.#maxSeconds) });
   }
 }
 

@@ -117,6 +117,14 @@ export const authSchema = z.strictObject({
         .min(1)
         .default(['RS256', 'ES256']),
       clockTolerance: duration.default(30),
+      /**
+       * How long a key the issuer withdrew from its JWKS still verifies tokens: the fetched key set is
+       * refetched after this, and a verified token is remembered at most this long (see the token
+       * cache in lib/auth/authenticator.ts). Lower is a faster cut-off, at one JWKS fetch per period.
+       */
+      jwksMaxAge: duration
+        .default(300)
+        .refine((seconds) => seconds >= 1 && seconds <= 86_400, 'Expected jwksMaxAge between 1s and 1d'),
     })
     .optional(),
   apiKeys: z
