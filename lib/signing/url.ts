@@ -1,5 +1,8 @@
 import { SigningError } from './errors.ts';
 
+/** A UTF-16 surrogate without its pair: text that no UTF-8 request line can carry as written. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** CloudFront's limit on the length of a request URL. */
 export const MAX_URL_BYTES = 8192;
 
@@ -28,15 +31,23 @@ export const SIGNING_PARAMETERS: ReadonlySet<string> = new Set([
 
 /**
  * The bytes Signet signs for a URL: its WHATWG serialization (`new URL(input).href`), which is what a
- * browser or `fetch` puts on the wire, without the fragment (never sent) and without an empty `?`
- * (so the signed resource and the URL the edge rebuilds after removing the signing parameters agree).
- * Refuses other schemes, URLs over 8,192 bytes, and caller parameters named like signing parameters.
+ * browser or `fetch` puts on the wire, without the fragment (never sent) and without an empty query
+ * (a bare trailing `?`, so the signed resource and the URL the edge rebuilds after removing the
+ * signing parameters agree; a `?` inside a query, as in `?q=what?`, is kept: it is sent). Refuses
+ * other schemes, URLs over 8,192 bytes, text that is not valid Unicode (it would be sent as U+FFFD,
+ * not as written), and caller parameters named like signing parameters.
  */
 export function canonicalUrl(input: string): string {
+  if (LONE_SURROGATE.test(input)) {
+    throw new SigningError(
+      'ERR_INVALID_URL',
+      'Expected `url` to be valid Unicode; it holds a lone surrogate, which would be sent as U+FFFD rather than as written.',
+    );
+  }
   const url = parseHttpUrl(input, 'url');
   url.hash = '';
   let href = url.href;
-  if (href.endsWith('?')) href = href.slice(0, -1);
+  if (url.search === '' && href.endsWith('?')) href = href.slice(0, -1);
   if (Buffer.byteLength(href) > MAX_URL_BYTES) {
     throw new SigningError(
       'ERR_URL_TOO_LONG',
@@ -81,6 +92,15 @@ export function assertNoWildcard(href: string): void {
  * sign `?q=anything`. CloudFront policies cannot escape it.
  */
 export function assertNoWildcardInCustomResource(href: string): void {
+  // The first `?` starts the query; any later one is a one-character wildcard in a policy's Resource.
+  const queryAt = href.indexOf('?');
+  if (queryAt !== -1 && href.indexOf('?', queryAt + 1) !== -1) {
+    throw new SigningError(
+      'ERR_AMBIGUOUS_WILDCARD',
+      `Expected no "?" in the query of ${href}: with notBefore or an IP range the URL becomes a custom policy's Resource, ` +
+        'where "?" matches any one character and would sign other URLs too. Write a literal question mark as %3F.',
+    );
+  }
   if (href.includes('*')) {
     throw new SigningError(
       'ERR_AMBIGUOUS_WILDCARD',
