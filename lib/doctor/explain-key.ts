@@ -1,5 +1,5 @@
 import type { KeyRing } from '../keys/ring.ts';
-import { looksLikeKeyGroupId } from './diagnose.ts';
+import { looksLikeKeyGroupId } from './checks/key-group-id-as-key-id.ts';
 
 /** What CloudFront and the ring say about the key a request names. */
 export type KeyStatus = 'trusted' | 'in-ring-not-in-group' | 'removed' | 'revoked' | 'unknown';
