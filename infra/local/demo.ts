@@ -54,9 +54,11 @@ export function writeDemoOrigin(originsDir: string): void {
 }
 
 /**
- * The demo distribution: the demo origin, served openly by default, with `/private/*` trusting
- * the demo key group. Created once; if the key group id changed (state reset), the behaviour is
- * updated to trust the current one. Returns the distribution id.
+ * The demo distribution: every path of the demo origin requires a signature (the default behaviour
+ * and `/private/*` trust the demo key group) except the explicitly public `/` and `/index.html`, as
+ * the AWS demo distribution does: no spelling of a private path can fall through to an unsigned
+ * behaviour. Created once; updated when its key group changed (state reset) or when it was created
+ * with the older shape (public by default). Returns the distribution id.
  */
 export async function ensureDemoDistribution(client: CloudFrontClient, keyGroupId: string): Promise<string> {
   const list = await client.send(new ListDistributionsCommand({}));
@@ -64,8 +66,10 @@ export async function ensureDemoDistribution(client: CloudFrontClient, keyGroupI
   if (existing?.Id !== undefined) {
     const current = await client.send(new GetDistributionConfigCommand({ Id: existing.Id }));
     const config = current.DistributionConfig!;
-    const trusted = config.CacheBehaviors?.Items?.[0]?.TrustedKeyGroups?.Items ?? [];
-    if (!trusted.includes(keyGroupId)) {
+    const trusted = config.DefaultCacheBehavior?.TrustedKeyGroups?.Items ?? [];
+    const privateTrusted =
+      config.CacheBehaviors?.Items?.find((b) => b.PathPattern === '/private/*')?.TrustedKeyGroups?.Items ?? [];
+    if (!trusted.includes(keyGroupId) || !privateTrusted.includes(keyGroupId)) {
       await client.send(
         new UpdateDistributionCommand({
           Id: existing.Id,
@@ -88,9 +92,13 @@ function demoConfig(keyGroupId: string, callerReference: string): DistributionCo
     Comment: DEMO.distributionComment,
     Enabled: true,
     Origins: { Quantity: 1, Items: [{ Id: 'demo-origin', DomainName: DEMO.originDomain }] },
-    DefaultCacheBehavior: { TargetOriginId: 'demo-origin', ViewerProtocolPolicy: 'allow-all' },
+    DefaultCacheBehavior: {
+      TargetOriginId: 'demo-origin',
+      ViewerProtocolPolicy: 'allow-all',
+      TrustedKeyGroups: { Enabled: true, Quantity: 1, Items: [keyGroupId] },
+    },
     CacheBehaviors: {
-      Quantity: 1,
+      Quantity: 3,
       Items: [
         {
           PathPattern: '/private/*',
@@ -98,6 +106,9 @@ function demoConfig(keyGroupId: string, callerReference: string): DistributionCo
           ViewerProtocolPolicy: 'allow-all',
           TrustedKeyGroups: { Enabled: true, Quantity: 1, Items: [keyGroupId] },
         },
+        // Public paths are explicit behaviours that trust no key group.
+        { PathPattern: '/', TargetOriginId: 'demo-origin', ViewerProtocolPolicy: 'allow-all' },
+        { PathPattern: '/index.html', TargetOriginId: 'demo-origin', ViewerProtocolPolicy: 'allow-all' },
       ],
     },
   };

@@ -44,6 +44,14 @@ export interface EdgeOptions {
    * 127.0.0.1, so tests of IP conditions need this; a real edge sees the TCP peer. Default false.
    */
   readonly trustForwardedFor?: boolean;
+  /**
+   * Which spelling of the path picks the cache behaviour. Whether CloudFront matches path patterns
+   * against the path as received or after decoding percent-escapes is UNCONFIRMED (docs/design.md,
+   * "The sandbox"). `decoded` (the default) matches the same decoded path the origin is asked for,
+   * so `/%70rivate/x` is `/private/x` for both; `raw` matches the bytes as sent, so such spellings
+   * fall to the default behaviour, which is why the default behaviour should require signatures.
+   */
+  readonly pathMatching?: 'decoded' | 'raw';
 }
 
 /** A local CloudFront edge: serves origins and enforces signed URLs and cookies. */
@@ -143,7 +151,13 @@ export function createEdge(options: EdgeOptions): Edge {
       return;
     }
     const rawPath = (request.url ?? '/').split('?')[0]!;
-    const behavior = behaviorFor(distribution, rawPath);
+    // One interpretation of the path for the behaviour and the object: the key S3 would look up.
+    const key = objectKeyOf(rawPath);
+    if (key === undefined) {
+      sendError(response, 400, 'InvalidURI', 'Could not parse the specified URI.');
+      return;
+    }
+    const behavior = behaviorFor(distribution, options.pathMatching === 'raw' ? rawPath : key);
     if (behavior.trustedKeyGroups.length > 0) {
       const verdict = verifyRequest({
         url: `http://${host}${request.url ?? '/'}`,
@@ -167,7 +181,7 @@ export function createEdge(options: EdgeOptions): Edge {
       );
       return;
     }
-    await sendObject(request, response, originFolder(origin), origin.originPath, rawPath);
+    await sendObject(request, response, originFolder(origin), origin.originPath, key);
   }
 
   return { handle, effective };
@@ -265,23 +279,47 @@ function sendError(response: ServerResponse, status: number, code: string, messa
   response.end(body);
 }
 
+/**
+ * The path as the origin reads it: percent-escapes decoded once, nothing else (S3 takes the decoded
+ * key literally: no dot-segment resolution, no merged slashes). `undefined` for a malformed escape.
+ */
+function objectKeyOf(rawPath: string): string | undefined {
+  try {
+    return decodeURIComponent(rawPath);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Serves `key` from the origin folder as S3 would serve an object key: literally. A key with an
+ * empty, `.` or `..` segment names no file of the folder (S3 would look for that literal key, which
+ * the demo origin does not have), so `/a/..%2fb` never reaches `b`.
+ */
 async function sendObject(
   request: IncomingMessage,
   response: ServerResponse,
   folder: string,
   originPath: string,
-  rawPath: string,
+  key: string,
 ): Promise<void> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(rawPath);
-  } catch {
-    sendError(response, 400, 'InvalidURI', 'Could not parse the specified URI.');
+  const segments = `${originPath}${key}`.split('/').slice(1);
+  if (
+    segments.some(
+      (segment) =>
+        segment === '' ||
+        segment === '.' ||
+        segment === '..' ||
+        segment.includes('\\') ||
+        segment.includes('\0'),
+    )
+  ) {
+    sendError(response, 404, 'NoSuchKey', 'The specified key does not exist.');
     return;
   }
   const root = resolve(folder);
-  const file = resolve(root, `.${originPath}${decoded}`);
-  if (file !== root && !file.startsWith(root + sep)) {
+  const file = join(root, ...segments);
+  if (!file.startsWith(root + sep)) {
     sendError(response, 403, 'AccessDenied', 'Access Denied');
     return;
   }

@@ -21,6 +21,8 @@ export interface SandboxOptions {
   readonly originsDir?: string;
   /** Honour X-Forwarded-For at the edge (IP-condition tests on loopback). */
   readonly trustForwardedFor?: boolean;
+  /** Which spelling of a path picks the edge's cache behaviour (UNCONFIRMED for CloudFront; see `EdgeOptions`). */
+  readonly pathMatching?: 'decoded' | 'raw';
 }
 
 /** The three AWS stand-ins, running. */
@@ -58,6 +60,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       propagationDelayMs: options.propagationDelayMs,
       originsDir: options.originsDir ?? `${options.stateDir ?? '.signet'}/origins`,
       trustForwardedFor: options.trustForwardedFor ?? false,
+      ...(options.pathMatching === undefined ? {} : { pathMatching: options.pathMatching }),
     });
     started.push(edge);
     return {
