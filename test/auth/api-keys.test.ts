@@ -18,7 +18,7 @@ import { createAuthenticator } from '../../lib/auth/authenticator.ts';
 import { AuthError } from '../../lib/auth/errors.ts';
 import { SecretsManagerApiKeySource } from '../../lib/aws/api-key-source.ts';
 import { authSchema } from '../../lib/config/schema.ts';
-import { type SecretsManagerFixture, startFixture } from '../sandbox/secrets-manager-fixture.ts';
+import { type SecretsManagerFixture, startFixture } from '../support/secrets-manager-fixture.ts';
 
 // Wraps the real timingSafeEqual in a spy, to check that matching goes through it for every record.
 vi.mock('node:crypto', async (importOriginal) => {

@@ -6,9 +6,9 @@ import { MemoryStateStore } from '../../infra/local/state.ts';
 import { createDevTokenIssuer, type DevTokenIssuer } from '../../infra/local/token-issuer.ts';
 import { serializeKeyRing } from '../../lib/keys/ring.ts';
 import { parseSigningKey, parseVerifyingKey, publicKeyPem, verifyRequest } from '../../lib/signing/index.ts';
-import { type SecretsManagerFixture, startFixture } from '../sandbox/secrets-manager-fixture.ts';
 import { httpApiEvent, lambdaContext } from '../support/lambda.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
+import { type SecretsManagerFixture, startFixture } from '../support/secrets-manager-fixture.ts';
 
 type Handler = (
   event: unknown,

@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { type CacheEvent, KeyRingCache, KeysUnavailableError } from '../../lib/keys/cache.ts';
 import { MemoryKeyRingStore } from '../../lib/keys/memory-store.ts';
-import { type SecretsManagerFixture, startFixture } from '../sandbox/secrets-manager-fixture.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
+import { type SecretsManagerFixture, startFixture } from '../support/secrets-manager-fixture.ts';
 
 let sandbox: SecretsManagerFixture | undefined;
 afterEach(async () => {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { MemoryKeyRingStore } from '../../lib/keys/memory-store.ts';
 import { KeyRingConflictError, type KeyRingStore } from '../../lib/keys/store.ts';
-import { type SecretsManagerFixture, startFixture } from '../sandbox/secrets-manager-fixture.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
+import { type SecretsManagerFixture, startFixture } from '../support/secrets-manager-fixture.ts';
 
 let sandbox: SecretsManagerFixture;
 let secrets = 0;

@@ -14,9 +14,13 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSecretsManagerStandIn } from '../../infra/local/secrets-manager.ts';
-import { FileStateStore, MemoryStateStore, type StateStore } from '../../infra/local/state.ts';
-import { rawRequest, type SecretsManagerFixture, startFixture } from './secrets-manager-fixture.ts';
+import { createSecretsManagerStandIn } from '../../../infra/local/secrets-manager.ts';
+import { FileStateStore, MemoryStateStore, type StateStore } from '../../../infra/local/state.ts';
+import {
+  rawRequest,
+  type SecretsManagerFixture,
+  startFixture,
+} from '../../support/secrets-manager-fixture.ts';
 
 const TOKEN_A = 'aaaaaaaa-0000-4000-8000-000000000001';
 const TOKEN_B = 'bbbbbbbb-0000-4000-8000-000000000002';

@@ -10,16 +10,16 @@ import {
   UpdateKeyGroupCommand,
 } from '@aws-sdk/client-cloudfront';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudFront } from '../../infra/local/cloudfront-api.ts';
-import { startEdge } from '../../infra/local/edge.ts';
+import { startCloudFront } from '../../../infra/local/cloudfront-api.ts';
+import { startEdge } from '../../../infra/local/edge.ts';
 import {
   parseSigningKey,
   publicKeyPem,
   type SigningKey,
   signCookies,
   signUrl,
-} from '../../lib/signing/index.ts';
-import { tempDir } from '../support/cli.ts';
+} from '../../../lib/signing/index.ts';
+import { tempDir } from '../../support/cli.ts';
 
 const DELAY_MS = 60_000;
 

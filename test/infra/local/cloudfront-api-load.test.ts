@@ -13,7 +13,7 @@ import {
   UpdateKeyGroupCommand,
 } from '@aws-sdk/client-cloudfront';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningCloudFront, startCloudFront } from '../../infra/local/cloudfront-api.ts';
+import { type RunningCloudFront, startCloudFront } from '../../../infra/local/cloudfront-api.ts';
 
 const running: RunningCloudFront[] = [];
 

@@ -47,8 +47,8 @@ import {
   type CloudFrontStandInOptions,
   type RunningCloudFront,
   startCloudFront,
-} from '../../infra/local/cloudfront-api.ts';
-import { FileStateStore } from '../../infra/local/state.ts';
+} from '../../../infra/local/cloudfront-api.ts';
+import { FileStateStore } from '../../../infra/local/state.ts';
 
 const FIXED_TIME = '2026-03-04T05:06:07.000Z';
 const PUBLIC_KEY_ID = /^K[A-Z0-9]{13}$/;

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileStateStore, MemoryStateStore } from '../../infra/local/state.ts';
-import { tempDir } from '../support/cli.ts';
+import { FileStateStore, MemoryStateStore } from '../../../infra/local/state.ts';
+import { tempDir } from '../../support/cli.ts';
 
 describe('sandbox state stores', () => {
   it('keeps the last complete document when a write was killed halfway (it only ever renames a finished file)', () => {

@@ -7,8 +7,8 @@ import {
   type CloudFrontStandInOptions,
   type RunningCloudFront,
   startCloudFront,
-} from '../../infra/local/cloudfront-api.ts';
-import { MemoryStateStore } from '../../infra/local/state.ts';
+} from '../../../infra/local/cloudfront-api.ts';
+import { MemoryStateStore } from '../../../infra/local/state.ts';
 
 const NAMESPACE = 'http://cloudfront.amazonaws.com/doc/2020-05-31/';
 const running: RunningCloudFront[] = [];

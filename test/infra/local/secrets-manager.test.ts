@@ -20,7 +20,7 @@ import {
   ManualClock,
   type SecretsManagerFixture,
   startFixture,
-} from './secrets-manager-fixture.ts';
+} from '../../support/secrets-manager-fixture.ts';
 
 const START = '2026-03-01T12:00:00.000Z';
 const DAY_MS = 86_400_000;

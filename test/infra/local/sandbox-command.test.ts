@@ -6,8 +6,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../support/cli.ts';
-import { startSignet } from '../support/process.ts';
+import { tempDir } from '../../support/cli.ts';
+import { startSignet } from '../../support/process.ts';
 
 interface Endpoints {
   secretsManager: string;
