@@ -30,14 +30,37 @@ export function isCustomResourceEvent(event: unknown): event is CustomResourceEv
 /** CloudFormation shows at most this many characters of a Reason. */
 const MAX_REASON = 1000;
 
+/** Waits between attempts to deliver an answer; the rotator has no asynchronous Lambda retries. */
+const RETRY_DELAYS_MS = [500, 2000];
+
 /**
  * Sends the answer: a PUT to the pre-signed S3 URL, with an empty content type (the URL was signed
- * for none). Throws when S3 refuses it, so the invocation fails and Lambda's retry sends it again.
+ * for none). An answer S3 refuses or that does not arrive is sent again, twice, since the rotator
+ * has no asynchronous retries (a stack whose answer never arrives waits an hour for its timeout);
+ * then the error is thrown. `sleep` is for tests.
  */
 export async function sendCustomResourceAnswer(
   event: CustomResourceEvent<unknown>,
   answer: CustomResourceAnswer,
   fetchImpl: typeof fetch = fetch,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await putAnswer(event, answer, fetchImpl);
+      return;
+    } catch (error) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) throw error;
+      await sleep(delay);
+    }
+  }
+}
+
+async function putAnswer(
+  event: CustomResourceEvent<unknown>,
+  answer: CustomResourceAnswer,
+  fetchImpl: typeof fetch,
 ): Promise<void> {
   const body = JSON.stringify({
     Status: answer.status,

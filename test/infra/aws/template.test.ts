@@ -178,7 +178,7 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     expect(resource(template, 'RotatorLogGroup').Properties.RetentionInDays).toBe(days);
   });
 
-  it('runs the rotator on a schedule with reserved concurrency 1 that a stage can switch off', () => {
+  it('runs the rotator on a schedule, without async retries, with reserved concurrency 1 only where the stage turns it on', () => {
     const { template } = stage(name);
     const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     expect(rules).toHaveLength(1);
@@ -189,7 +189,14 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     expect(resource(template, 'RotatorLambdaFunction').Properties.ReservedConcurrentExecutions).toEqual({
       'Fn::If': ['ReserveRotatorConcurrency', 1, { Ref: 'AWS::NoValue' }],
     });
-    expect(template.Parameters.ReserveRotatorConcurrency?.Default).toBe('true');
+    // Off for new accounts (a concurrency limit of 10 reserves nothing); the shipped prod stage turns it on.
+    expect(template.Parameters.ReserveRotatorConcurrency?.Default).toBe(name === 'prod' ? 'true' : 'false');
+    const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(invokeConfigs).toEqual([
+      expect.objectContaining({
+        Properties: expect.objectContaining({ FunctionName: { Ref: 'RotatorLambdaFunction' }, MaximumRetryAttempts: 0 }),
+      }),
+    ]);
     expect(template.Conditions.ReserveRotatorConcurrency).toEqual({
       'Fn::Equals': [{ Ref: 'ReserveRotatorConcurrency' }, 'true'],
     });
