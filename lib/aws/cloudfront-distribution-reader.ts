@@ -28,6 +28,7 @@ export class CloudFrontDistributionReader implements DistributionReader {
         id,
         aliases: (config?.Aliases?.Items ?? []).map((alias) => alias.toLowerCase()),
         behaviors,
+        ipv6Enabled: config?.IsIPV6Enabled === true,
       };
     } catch (error) {
       if (error instanceof NoSuchDistribution) return undefined;
@@ -46,5 +47,6 @@ function behaviorOf(
     isDefault,
     // A disabled TrustedKeyGroups keeps its list but trusts nothing: the behaviour serves unsigned requests.
     trustedKeyGroups: trusted?.Enabled === true ? [...(trusted.Items ?? [])] : [],
+    ...(behavior.TargetOriginId === undefined ? {} : { targetOriginId: behavior.TargetOriginId }),
   };
 }

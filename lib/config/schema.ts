@@ -87,6 +87,12 @@ export const profileSchema = z.strictObject({
     })
     .default({ path: '/', sameSite: 'Lax' }),
   cors: z.strictObject({ origins: z.array(origin).default([]) }).default({ origins: [] }),
+  /**
+   * Whether callers may ask for IP-restricted policies (`ipAddress`). CloudFront's `IpAddress`
+   * condition is IPv4 only, so on a distribution with IPv6 enabled such URLs refuse IPv6 viewers;
+   * doctor warns about that combination. `false` makes the API refuse `ipAddress`.
+   */
+  allowIpRestriction: z.boolean().default(true),
   grants: z.array(grantSchema).default([]),
   cache: z
     .strictObject({ ttl: duration.default(300), maxStale: duration.default(3600) })

@@ -3,6 +3,7 @@ import { checkActiveKey } from './checks/active-key.ts';
 import type { CheckInput, ProfileCheck } from './checks/check.ts';
 import { checkConfigChangeRefused } from './checks/config-change.ts';
 import { checkDistributionTrust } from './checks/distribution-trust.ts';
+import { checkIpConditionWithIpv6, checkUnsignedDefaultBehavior } from './checks/encoding-bypass.ts';
 import { checkGroupSize } from './checks/group-size.ts';
 import { checkGroupMembership } from './checks/invariants.ts';
 import { checkKeyGroup } from './checks/key-group.ts';
@@ -37,6 +38,8 @@ export const PROFILE_CHECKS: readonly ProfileCheck[] = [
   checkKeysRemovedWhileValid,
   checkGroupSize,
   checkDistributionTrust,
+  checkUnsignedDefaultBehavior,
+  checkIpConditionWithIpv6,
 ];
 
 /**

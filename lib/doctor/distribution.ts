@@ -8,6 +8,8 @@ export interface DistributionBehavior {
    * disabled, in which case the behaviour serves unsigned requests.
    */
   readonly trustedKeyGroups: readonly string[];
+  /** The origin the behaviour forwards to (`TargetOriginId`), when read. */
+  readonly targetOriginId?: string;
 }
 
 /** The parts of a distribution's config that decide which keys an edge trusts for a path. */
@@ -17,6 +19,8 @@ export interface DistributionView {
   readonly aliases: readonly string[];
   /** In CloudFront's precedence order: `CacheBehaviors` as listed, then the default behaviour last. */
   readonly behaviors: readonly DistributionBehavior[];
+  /** `IsIPV6Enabled`: viewers may reach the distribution over IPv6 (CloudFront's default is on). */
+  readonly ipv6Enabled?: boolean;
 }
 
 /**

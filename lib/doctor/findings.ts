@@ -28,6 +28,10 @@ export type FindingCode =
   | 'KEY_REMOVED_WHILE_VALID'
   /** A config change the rotator refuses (a lowered `rotation.propagation` without a canary). */
   | 'CONFIG_CHANGE_REFUSED'
+  /** Signed paths are a non-default cache behaviour while the default one serves the same origin unsigned. */
+  | 'UNSIGNED_DEFAULT_BEHAVIOR'
+  /** IP-restricted policies on a distribution with IPv6 enabled: IPv6 viewers are refused. */
+  | 'IP_CONDITION_WITH_IPV6'
   | 'ACCOUNT_KEYS_NEAR_LIMIT'
   | 'ACCOUNT_KEYS_HEADROOM';
 

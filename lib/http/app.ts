@@ -398,6 +398,12 @@ function conditionsOf(
   profile: Profile,
   now: number,
 ) {
+  if (body.ipAddress !== undefined && !profile.allowIpRestriction) {
+    throw new HttpProblem(
+      'invalid-request',
+      'Expected no `ipAddress`: this profile does not sign IP-restricted policies (allowIpRestriction is false).',
+    );
+  }
   const expires =
     body.expiresIn !== undefined
       ? now + body.expiresIn

@@ -219,8 +219,16 @@ function distributionConfig(name: string, trusted: string[]): DistributionConfig
     CallerReference: `fixture-${name}`,
     Comment: `fixture ${name}`,
     Enabled: true,
-    Origins: { Quantity: 1, Items: [{ Id: 'origin', DomainName: 'demo-origin.signet.local' }] },
-    DefaultCacheBehavior: { TargetOriginId: 'origin', ViewerProtocolPolicy: 'allow-all' },
+    // The default behaviour serves another origin (a public site): no spelling of a protected path
+    // reaches the protected origin unsigned (UNSIGNED_DEFAULT_BEHAVIOR).
+    Origins: {
+      Quantity: 2,
+      Items: [
+        { Id: 'origin', DomainName: 'demo-origin.signet.local' },
+        { Id: 'site', DomainName: 'site.signet.local' },
+      ],
+    },
+    DefaultCacheBehavior: { TargetOriginId: 'site', ViewerProtocolPolicy: 'allow-all' },
     CacheBehaviors: {
       Quantity: 1,
       Items: [

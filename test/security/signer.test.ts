@@ -7,7 +7,7 @@ import {
   signUrl,
   verifyRequest,
 } from '../../lib/signing/index.ts';
-import { testApp } from '../support/api.ts';
+import { testApp, testConfig } from '../support/api.ts';
 
 // The signer signs exactly the URL the caller will request, or refuses it with a reason: no
 // character dropped or replaced, and no character that the edge would read as a wildcard.
@@ -74,5 +74,32 @@ describe('what the signer signs', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 'ERR_INVALID_URL' });
+  });
+});
+
+describe('a profile that does not sign IP-restricted policies', () => {
+  it('refuses ipAddress with 400, saying why (CloudFront’s IpAddress is IPv4 only)', async () => {
+    const base = testConfig();
+    const config = {
+      ...base,
+      profiles: { ...base.profiles, media: { ...base.profiles.media!, allowIpRestriction: false } },
+    };
+    const t = await testApp({ config });
+    const post = async (body: unknown) =>
+      t.app.request('/v1/signed-urls', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await t.token('alice', ['media:read'])}`,
+        },
+        body: JSON.stringify(body),
+      });
+    const refused = await post({
+      url: 'https://media.example.com/videos/a.mp4',
+      ipAddress: '203.0.113.0/24',
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { detail: string }).detail).toContain('allowIpRestriction is false');
+    expect((await post({ url: 'https://media.example.com/videos/a.mp4' })).status).toBe(200);
   });
 });

@@ -60,7 +60,7 @@ export function checkGroupMembership(
             keyId,
             stillEarly
               ? `The active key ${keyId} has been in the key group since ${key?.trustedAt ?? 'never'}, less than rotation.propagation (${propagation}s): edges that have not seen it yet refuse its URLs (403 InvalidKey).`
-              : `The active key ${keyId} was activated at ${key?.activatedAt} before it had been in the key group for rotation.propagation (${propagation}s, in force then): URLs signed then may have been refused. Is something activating keys early?`,
+              : `The active key ${keyId} was activated at ${key?.activatedAt ?? key?.createdAt} before it had been in the key group for rotation.propagation (${propagation}s, in force then): URLs signed then may have been refused. Is something activating keys early?`,
             stillEarly
               ? `Wait until ${Number.isNaN(propagatedAt) ? 'it is in the key group' : new Date(propagatedAt).toISOString()}, or, if 403s persist, ${revokeCommand(keyId ?? '', name)}`
               : `Activate keys only through the rotator (\`${rotate}\`), which waits for propagation.`,
@@ -85,7 +85,7 @@ export function checkGroupMembership(
             'error',
             'RETIRING_KEY_NOT_IN_GROUP',
             keyId,
-            `${violation.message} URLs and cookies it signed are refused (403 InvalidKey) until they expire.`,
+            `${violation.message.replace(/ URLs it signed are refused\.$/, '')} URLs and cookies it signed are refused (403 InvalidKey) until they expire.`,
             `Put ${keyId} back into key group ${group.id} (aws cloudfront update-key-group) until its removal time.`,
           ),
         );

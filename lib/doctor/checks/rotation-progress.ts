@@ -31,7 +31,7 @@ export function checkKeyAge({ snapshot, now }: Pick<CheckInput, 'snapshot' | 'no
       'warning',
       'KEY_AGE',
       active.id ?? null,
-      `The active key ${active.id} was activated at ${active.activatedAt ?? active.createdAt}, longer ago than rotation.rotateEvery (${profile.rotation.rotateEvery}s): a rotation was due at ${due.toISOString()} and has not started. Is the rotator running?`,
+      `The active key ${active.id ?? active.fingerprint} was activated at ${active.activatedAt ?? active.createdAt}, longer ago than rotation.rotateEvery (${profile.rotation.rotateEvery}s): a rotation was due at ${due.toISOString()} and has not started. Is the rotator running?`,
       `Run \`${rotateCommand(name)}\`, and check the rotator's schedule and logs.`,
     ),
   ];

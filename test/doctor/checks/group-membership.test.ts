@@ -120,8 +120,7 @@ describe('RETIRING_KEY_NOT_IN_GROUP', () => {
         code: 'RETIRING_KEY_NOT_IN_GROUP',
         profile: 'media',
         keyId: 'KRETIRING00001',
-        // The invariant's own sentence, then doctor's (the repetition is the old wording, kept).
-        message: `The retiring key KRETIRING00001 left the key group before ${iso(290)}: URLs it signed are refused. URLs and cookies it signed are refused (403 InvalidKey) until they expire.`,
+        message: `The retiring key KRETIRING00001 left the key group before ${iso(290)}: URLs and cookies it signed are refused (403 InvalidKey) until they expire.`,
         remedy: `Put KRETIRING00001 back into key group ${GROUP_ID} (aws cloudfront update-key-group) until its removal time.`,
       },
     ]);
