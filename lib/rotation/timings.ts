@@ -1,3 +1,5 @@
+import { MAX_KEYS_PER_GROUP } from './quotas.ts';
+
 /**
  * The timings of a profile that rotation depends on: a structural part of the config's `Profile`,
  * so that config validation can call into rotation without rotation importing the config.
@@ -73,7 +75,7 @@ export function validateRotationTimings(
     problems.push(
       `Expected 2 * rotation.rotateEvery + rotation.propagation (2 * ${rotateEvery}s + ${propagation}s) at ` +
         `least the removal delay (${removal}s = cache.maxStale + ttl.max + rotation.clockSkew + ` +
-        'rotation.removeAfter): otherwise more than 3 keys coexist in the key group.',
+        `rotation.removeAfter): otherwise more than 3 keys coexist in the key group, two short of CloudFront's ${MAX_KEYS_PER_GROUP}.`,
     );
   }
   return problems;
