@@ -68,7 +68,8 @@ export async function ensureDemoDistribution(client: CloudFrontClient, keyGroupI
     const config = current.DistributionConfig!;
     const trusted = config.DefaultCacheBehavior?.TrustedKeyGroups?.Items ?? [];
     const privateTrusted =
-      config.CacheBehaviors?.Items?.find((b) => b.PathPattern === '/private/*')?.TrustedKeyGroups?.Items ?? [];
+      config.CacheBehaviors?.Items?.find((b) => b.PathPattern === '/private/*')?.TrustedKeyGroups?.Items ??
+      [];
     if (!trusted.includes(keyGroupId) || !privateTrusted.includes(keyGroupId)) {
       await client.send(
         new UpdateDistributionCommand({

@@ -13,6 +13,7 @@ const cloudfrontBase64 = (text: string) =>
 
 const HOSTILE = '\u001b[2J\u001b]52;c;aGVsbG8=\u0007\u009b31m\r';
 /** Any control character a terminal would act on (tab and newline are text). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point.
 const ACTIVE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
 
 describe('what signet prints to a terminal', () => {

@@ -191,10 +191,15 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     });
     // Off for new accounts (a concurrency limit of 10 reserves nothing); the shipped prod stage turns it on.
     expect(template.Parameters.ReserveRotatorConcurrency?.Default).toBe(name === 'prod' ? 'true' : 'false');
-    const invokeConfigs = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    const invokeConfigs = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
+    );
     expect(invokeConfigs).toEqual([
       expect.objectContaining({
-        Properties: expect.objectContaining({ FunctionName: { Ref: 'RotatorLambdaFunction' }, MaximumRetryAttempts: 0 }),
+        Properties: expect.objectContaining({
+          FunctionName: { Ref: 'RotatorLambdaFunction' },
+          MaximumRetryAttempts: 0,
+        }),
       }),
     ]);
     expect(template.Conditions.ReserveRotatorConcurrency).toEqual({
