@@ -7,11 +7,13 @@ import type { KeyRing } from '../../lib/keys/ring.ts';
  * wrong instead of agreeing with it.
  *
  * The model (DESIGN §4): the API signs with the key the ring names active. A signer may keep serving
- * a cached ring for up to `cache.maxStale`, so a key that retired at `r` may still sign until
- * `r + maxStale`, where maxStale is the longest of the configs in force since `r` (conservative: a
- * signer that started under a longer config may still hold the old ring). A URL or cookie signed at
- * `t` is valid until `t + ttl.max + clockSkew` of the config in force at `t`. A key's obligation is
- * the latest instant anything it signed can still be presented.
+ * a ring it loaded for up to the `cache.maxStale` of the config in force (lib/keys/cache.ts), so a
+ * key that retired at `r` may still sign at `t` if `s < r + maxStale` held at every instant `s` from
+ * `r` to `t` under the config in force at `s`. This is conservative (a deploy's fresh signers hold no
+ * older ring at all), but once the window has lapsed it stays lapsed: a signer has dropped that ring,
+ * and a later, longer maxStale cannot bring it back. A URL or cookie signed at `t` is valid until
+ * `t + ttl.max + clockSkew` of the config in force at `t`. A key's obligation is the latest instant
+ * anything it signed can still be presented.
  *
  * Only configs a rotator run has seen count: a deploy takes effect at once, but the rotator records
  * it only when it next completes a run (the schedule). Signing between a deploy and that run is
@@ -32,8 +34,8 @@ export interface TrackedKey {
   id: string | undefined;
   activatedAt: number | undefined;
   retiredAt: number | undefined;
-  /** The longest `cache.maxStale` counted since the key retired. */
-  maxStaleSinceRetired: number;
+  /** Retired, and its stale window closed at some instant since: no signer holds it any more. */
+  lapsed: boolean;
   /** The latest instant anything this key signed can be valid (0: it never signed). */
   obligation: number;
 }
@@ -69,18 +71,21 @@ export class SigningOracle {
    * active, or that a signer may still hold as active, signs up to `to` under the config in force.
    */
   elapse(from: number, to: number): void {
-    if (to <= from || !(this.#seen || this.#countUnseen)) return;
+    if (to <= from) return;
     const limits = this.#limits;
+    // Windows lapse under the config in force whether or not the rotator has seen it.
+    const counted = this.#seen || this.#countUnseen;
     for (const key of this.#keys.values()) {
-      if (key.activatedAt === undefined || key.activatedAt >= to) continue;
+      if (key.activatedAt === undefined || key.lapsed) continue;
       let until = to;
       if (key.retiredAt !== undefined) {
-        key.maxStaleSinceRetired = Math.max(key.maxStaleSinceRetired, limits.maxStale);
-        until = Math.min(to, key.retiredAt + key.maxStaleSinceRetired * 1000);
+        const windowEnd = key.retiredAt + limits.maxStale * 1000;
+        until = Math.min(to, windowEnd);
+        if (windowEnd < to) key.lapsed = true;
       }
       // Signed at any instant before `until` (not at it: the window is open on the right, as the
       // rotator's own "can still sign" test is), so valid up to `until` plus the life of a URL.
-      if (until > Math.max(from, key.activatedAt))
+      if (counted && until > Math.max(from, key.activatedAt))
         key.obligation = Math.max(key.obligation, until + (limits.ttlMax + limits.clockSkew) * 1000);
     }
   }
@@ -107,7 +112,7 @@ export class SigningOracle {
           id: undefined,
           activatedAt: undefined,
           retiredAt: undefined,
-          maxStaleSinceRetired: 0,
+          lapsed: false,
           obligation: 0,
         };
         this.#keys.set(fingerprint, key);
@@ -130,7 +135,8 @@ export class SigningOracle {
     };
     for (const key of ring.keys) {
       take(key.fingerprint, key.id, key.activatedAt, key.retiredAt);
-      const shouldBe = key.activatedAt === undefined ? 'pending' : key.retiredAt === undefined ? 'active' : 'retiring';
+      const shouldBe =
+        key.activatedAt === undefined ? 'pending' : key.retiredAt === undefined ? 'active' : 'retiring';
       if (key.state !== shouldBe)
         problems.push(`key ${key.fingerprint} is ${key.state} but its timestamps say ${shouldBe}`);
     }
