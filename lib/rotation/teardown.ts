@@ -239,6 +239,8 @@ async function attempt(options: TearDownOptions, runId: string, attempts: number
 function toHistory(iso: string): (key: RingKey) => HistoryEntry {
   return (key) => {
     // The active key stops signing now; a pending one never signed; a retiring one keeps its date.
+    // No `validUntil`: a teardown breaks outstanding URLs on purpose (the stack is going away), so
+    // invariants and doctor are not asked to judge these removals.
     const retiredAt = key.retiredAt ?? (key.state === 'active' ? iso : undefined);
     return {
       ...(key.id === undefined ? {} : { id: key.id }),
