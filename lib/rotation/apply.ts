@@ -2,8 +2,9 @@ import type { Profile } from '../config/schema.ts';
 import { type HistoryEntry, KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../keys/ring.ts';
 import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
 import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
-import { activationWaitSeconds, boundsOfProfile, effectiveBounds, validUntilOf } from './bounds.ts';
+import { activationWaitSeconds, boundsOfProfile, effectiveBounds } from './bounds.ts';
 import { RotationError } from './errors.ts';
+import { appendHistory } from './history.ts';
 import { generateKeyPair as defaultGenerateKeyPair, type GenerateKeyPair } from './keygen.ts';
 import { callerReferenceFor, keyGroupNameFor, publicKeyCommentFor, publicKeyNameFor } from './names.ts';
 import { keyGroupNotOursMessage } from './ownership.ts';
@@ -180,7 +181,12 @@ export async function applyAction(
             return { ...key, state: 'active', activatedAt: iso, bounds };
           }
           if (key.state === 'active')
-            return { ...key, state: 'retiring', retiredAt: iso, bounds: effectiveBounds(key, profile) };
+            return {
+              ...key,
+              state: 'retiring',
+              retiredAt: iso,
+              bounds: effectiveBounds(key, profile),
+            };
           return key;
         }),
       };
@@ -198,15 +204,13 @@ export async function applyAction(
         ...(key.activatedAt === undefined ? {} : { activatedAt: key.activatedAt }),
         ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
         removedAt: context.now.toISOString(),
-        // The bound it was removed under, kept so the past is judged by the config in force then.
-        ...(key.retiredAt === undefined
-          ? {}
-          : { validUntil: validUntilOf(key, context.profile, new Date(key.retiredAt)).toISOString() }),
+        // The bound it was removed under (the planner's), so the past is judged by the configs in force then.
+        validUntil: action.validUntil.toISOString(),
       };
       const next: KeyRing = {
         ...current,
         keys: current.keys.filter((candidate) => candidate !== key),
-        history: [...current.history, entry],
+        history: appendHistory(current.history, entry, context.now),
       };
       await save(context, next, version, 'remove', key.fingerprint, action.keyId);
       return;

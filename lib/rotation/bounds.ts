@@ -17,8 +17,9 @@ export function boundsOfProfile(profile: Profile): SigningBounds {
 }
 
 /**
- * The larger of each recorded bound and the current config's. Keys written before bounds were
- * recorded count as recorded under the current config (all that is known of them).
+ * The larger of each recorded bound and the current config's (a longer config counts at once,
+ * before a run records it). Keys written before bounds were recorded count as recorded under the
+ * current config (all that is known of them).
  */
 export function effectiveBounds(key: Pick<RingKey, 'bounds'>, profile: Profile): SigningBounds {
   const current = boundsOfProfile(profile);
@@ -43,8 +44,7 @@ export function validitySeconds(bounds: SigningBounds): number {
  * rotator run records the config's bounds into it when they are longer.
  */
 export function canStillSign(key: RingKey, profile: Profile, now: Date): boolean {
-  if (key.state !== 'retiring') return true;
-  if (key.retiredAt === undefined) return true;
+  if (key.state !== 'retiring' || key.retiredAt === undefined) return true;
   return now.getTime() < Date.parse(key.retiredAt) + effectiveBounds(key, profile).maxStale * 1000;
 }
 
@@ -77,14 +77,36 @@ export function validUntilOf(key: Pick<RingKey, 'bounds'>, profile: Profile, sto
 }
 
 /**
- * When a retiring key may leave the key group: its `validUntil` plus the current
- * `rotation.removeAfter` (an operator's margin, not part of any URL's life). `undefined` for a key
- * that is not retiring.
+ * When the rotator takes a retiring key out of the key group: `retiredAt` + the later of the
+ * recorded and the current bounds (a longer config always counts, even one no run saw while the
+ * key signed) + the current `rotation.removeAfter` (an operator's margin, not part of any URL's
+ * life). `undefined` for a key that is not retiring. For when anything it signed can still be
+ * valid, see {@link validUntilOf}, which can be earlier.
  */
 export function removableAt(key: RingKey, profile: Profile): Date | undefined {
   if (key.state !== 'retiring' || key.retiredAt === undefined) return undefined;
-  const validUntil = validUntilOf(key, profile, new Date(key.retiredAt));
-  return new Date(validUntil.getTime() + (profile.rotation.removeAfter ?? 0) * 1000);
+  const current = boundsOfProfile(profile);
+  const recorded = key.bounds ?? current;
+  const later = {
+    ttlMax: Math.max(recorded.ttlMax, current.ttlMax),
+    maxStale: Math.max(recorded.maxStale, current.maxStale),
+    clockSkew: Math.max(recorded.clockSkew, current.clockSkew),
+  };
+  return new Date(
+    Date.parse(key.retiredAt) + (validitySeconds(later) + (profile.rotation.removeAfter ?? 0)) * 1000,
+  );
+}
+
+/**
+ * When a retiring key that already left the key group (or CloudFront) stopped mattering: `retiredAt`
+ * + its recorded bounds (the current config's for a ring written before bounds were recorded). A
+ * key CloudFront no longer trusts signs nothing valid whatever config comes later, so a longer
+ * config that arrived after it left does not count: a removal a killed run left half-done is
+ * finished from then on, and its absence from the group is no violation.
+ */
+export function leftKeyValidUntil(key: RingKey, profile: Profile): Date | undefined {
+  if (key.state !== 'retiring' || key.retiredAt === undefined) return undefined;
+  return new Date(Date.parse(key.retiredAt) + validitySeconds(key.bounds ?? boundsOfProfile(profile)) * 1000);
 }
 
 /** The propagation wait a key's activation is judged by: the one recorded then, else the current one. */

@@ -1,4 +1,4 @@
-import { propagationOf, recordedValidUntil, removableAt, validUntilOf } from './bounds.ts';
+import { leftKeyValidUntil, propagationOf, recordedValidUntil, validUntilOf } from './bounds.ts';
 import { classifySignetKeys, ownKeyGroup } from './ownership.ts';
 import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
 import type { RotationState } from './state.ts';
@@ -77,7 +77,9 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
   for (const key of ring.keys) {
     // A retiring key past its removal delay may be mid-removal (gone from CloudFront, not yet from
     // the ring); the next run finishes that, and no URL it signed is still valid.
-    const removalDue = (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime();
+    // Everything it signed has expired: leaving the group breaks nothing (it may be mid-removal).
+    const removalDue =
+      (leftKeyValidUntil(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime();
     if (removalDue) continue;
     if (key.id === undefined || !registered.has(key.id)) {
       add(

@@ -4,9 +4,11 @@ import {
   activationWaitSeconds,
   boundsOfProfile,
   effectiveBounds,
+  leftKeyValidUntil,
   raisedBounds,
   removableAt,
   validitySeconds,
+  validUntilOf,
 } from './bounds.ts';
 import { publicKeyNameFor } from './names.ts';
 import {
@@ -94,8 +96,16 @@ export type RotationAction =
       readonly kind: 'record-bounds';
       readonly keys: readonly { readonly fingerprint: string; readonly bounds: SigningBounds }[];
     }
-  /** Phase 3: out of the group, DeletePublicKey, out of the ring into `history` with `removedAt`. */
-  | { readonly kind: 'remove'; readonly keyId: string; readonly keyFingerprint: string }
+  /**
+   * Phase 3: out of the group, DeletePublicKey, out of the ring into `history` with `removedAt` and
+   * `validUntil`, the last instant anything it signed can be valid.
+   */
+  | {
+      readonly kind: 'remove';
+      readonly keyId: string;
+      readonly keyFingerprint: string;
+      readonly validUntil: Date;
+    }
   /**
    * A Signet public key that belongs to this ring (see {@link findOrphans}) but that no ring key
    * holds: out of the group if there, then deleted.
@@ -136,7 +146,11 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
 
   // Before anything is removed or signs further: what a key may sign under today's config must be
   // on record, so that a later, shorter config cannot bring its removal forward.
+  // A key CloudFront no longer trusts (out of the group, or deleted) signs nothing valid whatever
+  // the config: its bounds are final.
+  const trustedIds = new Set((group?.items ?? []).filter((id) => publicKeys.some((key) => key.id === id)));
   const raised = ring.keys.flatMap((key) => {
+    if (key.state === 'retiring' && (key.id === undefined || !trustedIds.has(key.id))) return [];
     const bounds = raisedBounds(key, profile, now);
     return bounds === undefined ? [] : [{ fingerprint: key.fingerprint, bounds }];
   });
@@ -205,13 +219,25 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
     };
   }
 
-  const removable = ring.keys.find(
-    (key): key is RingKey & { id: string } =>
-      key.id !== undefined &&
-      (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime(),
-  );
-  if (removable !== undefined)
-    return { kind: 'remove', keyId: removable.id, keyFingerprint: removable.fingerprint };
+  // Due by the later of recorded and current bounds; or a removal a killed run left half-done (the
+  // key is out of the group or of CloudFront already) once nothing it signed can be valid, even if
+  // a longer config arrived since: finishing it breaks nothing, and leaving it would stay wrong.
+  for (const key of ring.keys) {
+    if (key.id === undefined || key.state !== 'retiring' || key.retiredAt === undefined) continue;
+    const left = !inGroup.has(key.id) || !registered.has(key.id);
+    const finished =
+      left && (leftKeyValidUntil(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime();
+    if (finished || (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime()) {
+      return {
+        kind: 'remove',
+        keyId: key.id,
+        keyFingerprint: key.fingerprint,
+        validUntil: finished
+          ? leftKeyValidUntil(key, profile)!
+          : validUntilOf(key, profile, new Date(key.retiredAt)),
+      };
+    }
+  }
 
   if (pending === undefined) {
     const introduceAt = active === undefined ? undefined : rotationDueAt(active, profile);

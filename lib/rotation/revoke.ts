@@ -12,6 +12,7 @@ import {
 } from './apply.ts';
 import { effectiveBounds, validitySeconds } from './bounds.ts';
 import { RotationError } from './errors.ts';
+import { appendHistory } from './history.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import { planRotation, type RotationAction } from './plan.ts';
 import { type ConflictAttempt, retryOnConflict } from './retry.ts';
@@ -143,7 +144,7 @@ export function planRevoke(state: RotationState, keyId: string): RevokePlan {
         const { retiredAt: _retired, ...rest } = candidate;
         return { ...rest, state: 'active' };
       }),
-    history: [...ring.history, entry],
+    history: appendHistory(ring.history, entry, now),
   };
   return {
     keyId,

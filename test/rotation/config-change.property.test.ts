@@ -31,7 +31,7 @@ import { type SigningLimits, SigningOracle } from '../support/signing-oracle.ts'
 // run is beyond what the rotator can know. The rotator, planner, adapters, SDK clients and stand-ins
 // are the real ones; the ports are wrapped only to kill a run before or after its Nth call.
 
-const PROPERTY_RUNS = 50;
+const PROPERTY_RUNS = 70;
 /**
  * Each case makes real HTTP calls to the stand-ins (~0.5 s), so shrinking a failure could run for
  * many minutes: past this limit fast-check stops and reports the smallest counterexample found so far.

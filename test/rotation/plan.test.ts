@@ -245,6 +245,8 @@ describe('planRotation: remove', () => {
       kind: 'remove',
       keyId: 'KRETIRING0001',
       keyFingerprint: retiring.fingerprint,
+      // What it signed is valid until then: recorded in the history when it leaves.
+      validUntil: at(TIMINGS.removal),
     });
   });
 

@@ -344,6 +344,55 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
     }
   });
 
+  it('finishes a removal a killed run left half-done even after a longer config arrived, with no false alarm', async () => {
+    // Found by the property test: the run that removed K1 died right after UpdateKeyGroup; then
+    // ttl.max was raised. K1 stopped signing long before, so nothing it signed is valid: the next
+    // run must finish the removal, not call K1's absence from the group a broken invariant.
+    const context = await freshProfile('half-removed');
+    try {
+      await rotate(context);
+      context.clock.advance(TIMINGS.propagation);
+      await rotate(context); // K1 active
+      await rotate(context, { forceIntroduce: true });
+      context.clock.advance(TIMINGS.propagation);
+      await rotate(context); // K2 active, K1 retiring
+      const k1 = (await observeRotation(context.store, context.registry)).ring!.keys.find(
+        (k) => k.state === 'retiring',
+      )!;
+      context.clock.advance(TIMINGS.removal);
+      const dying = new Proxy(context.registry, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'updateKeyGroup') return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: Parameters<typeof target.updateKeyGroup>) => {
+            await target.updateKeyGroup(...args);
+            throw new Error('killed right after UpdateKeyGroup');
+          };
+        },
+      });
+      await expect(rotate(context, { registry: dying })).rejects.toThrow('killed right after UpdateKeyGroup');
+      expect((await observeRotation(context.store, context.registry)).group!.items).not.toContain(k1.id);
+
+      context.clock.advance(60);
+      const longer = testProfile({ ttl: { default: 60, max: 3600 } });
+      const next = await rotate(context, { profile: longer });
+      expect(next).toMatchObject({ ok: true, newViolations: [] });
+      expect(next.violations).toEqual([]);
+      const after = await observeRotation(context.store, context.registry);
+      expect(after.ring!.keys.map((k) => k.id)).not.toContain(k1.id);
+      // Judged by what was in force while it signed: retired + 60 + 300 + 30.
+      expect(after.ring!.history).toContainEqual(
+        expect.objectContaining({
+          id: k1.id,
+          validUntil: new Date(Date.parse(k1.retiredAt!) + 390_000).toISOString(),
+        }),
+      );
+      expect(after.publicKeys.map((k) => k.id)).not.toContain(k1.id);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('reports a full key group as blocked, never forcing a key out', async () => {
     const context = await freshProfile('full');
     try {

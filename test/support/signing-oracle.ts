@@ -29,7 +29,7 @@ export interface SigningLimits {
 }
 
 /** What the oracle knows of one key (times in epoch milliseconds). */
-export interface TrackedKey {
+interface TrackedKey {
   readonly fingerprint: string;
   id: string | undefined;
   activatedAt: number | undefined;
@@ -49,10 +49,6 @@ export class SigningOracle {
   constructor(initial: SigningLimits, options: { countUnseen?: boolean } = {}) {
     this.#limits = initial;
     this.#countUnseen = options.countUnseen === true;
-  }
-
-  get keys(): ReadonlyMap<string, Readonly<TrackedKey>> {
-    return this.#keys;
   }
 
   /** A deploy: signers use `limits` from now on; the rotator has not seen them yet. */

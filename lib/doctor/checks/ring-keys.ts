@@ -1,5 +1,5 @@
 import type { RingKey } from '../../keys/ring.ts';
-import { removableAt } from '../../rotation/bounds.ts';
+import { leftKeyValidUntil } from '../../rotation/bounds.ts';
 import { fingerprintOfRegistered } from '../../rotation/ownership.ts';
 import { parseSigningKey } from '../../signing/index.ts';
 import type { Finding } from '../findings.ts';
@@ -26,7 +26,7 @@ export function checkRingKeys({
   const rotate = rotateCommand(name);
   const registered = new Map(publicKeys.map((key) => [key.id, key]));
   const removalDue = (key: RingKey) =>
-    (removableAt(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime();
+    (leftKeyValidUntil(key, profile)?.getTime() ?? Number.POSITIVE_INFINITY) <= now.getTime();
   const findings: Finding[] = [];
   for (const key of ring.keys) {
     if (key.id !== undefined && isKeyGroupIdAsKeyId(key.id, snapshot.keyGroup)) continue;
