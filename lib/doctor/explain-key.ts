@@ -1,4 +1,5 @@
 import type { KeyRing } from '../keys/ring.ts';
+import { HISTORY_RETENTION_SECONDS } from '../rotation/history.ts';
 import { looksLikeKeyGroupId } from './checks/key-group-id-as-key-id.ts';
 
 /** What CloudFront and the ring say about the key a request names. */
@@ -70,7 +71,7 @@ export function explainKey(context: KeyContext): KeyExplanation {
     keyStatus = 'unknown';
     const name = context.publicKeys.get(id);
     notes.push(
-      `key ${id} is in no key group trusted for this request (trusted: ${groupsText}) and not in profile ${profileName}'s ring or its history: it was never this profile's key${name === undefined ? '' : ` (CloudFront has a public key ${id} named ${name})`}`,
+      `key ${id} is in no key group trusted for this request (trusted: ${groupsText}) and not in profile ${profileName}'s ring or its history: it was not this profile's key in the last ${HISTORY_RETENTION_SECONDS / 86_400} days (the history keeps a key that long after its last URL expired)${name === undefined ? '' : ` (CloudFront has a public key ${id} named ${name})`}`,
     );
   }
   if (keyStatus === 'trusted' && ringKey !== undefined) {
