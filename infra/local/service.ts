@@ -51,6 +51,8 @@ export interface LocalServiceOptions {
    * send must not satisfy an IP condition.
    */
   readonly trustForwardedFor?: boolean;
+  /** Which spelling of a path picks the edge's cache behaviour (UNCONFIRMED for CloudFront; see `EdgeOptions`). */
+  readonly edgePathMatching?: 'decoded' | 'raw';
   /** Where log lines go. */
   readonly log: Log;
 }
@@ -97,6 +99,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     portBase: options.portBase,
     propagationDelayMs: edgeDelay,
     trustForwardedFor: options.trustForwardedFor ?? false,
+    ...(options.edgePathMatching === undefined ? {} : { pathMatching: options.edgePathMatching }),
   });
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   try {

@@ -4,7 +4,7 @@ import { DEFAULT_PORT_BASE, startSandbox } from '../../infra/local/sandbox.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 
 export const SANDBOX_HELP = `Usage: signet sandbox [--state-dir DIR | --memory] [--port-base N] [--propagation-delay SECONDS]
-                      [--trust-forwarded-for] [--json]
+                      [--trust-forwarded-for] [--edge-path-matching decoded|raw] [--json]
 
 Starts local stand-ins for the AWS services Signet uses, on 127.0.0.1, with no AWS account:
   Secrets Manager   port base + 0   (awsJson1_1, as the AWS SDK and CLI speak it)
@@ -20,6 +20,8 @@ Options:
   --port-base N              first port (default ${DEFAULT_PORT_BASE}); 0 picks free ports
   --propagation-delay S      seconds before a key group or distribution change reaches the edge (default 5)
   --trust-forwarded-for      take the viewer IP from X-Forwarded-For (to test IP conditions on loopback)
+  --edge-path-matching M     decoded (default) or raw: which spelling of a path picks the cache
+                             behaviour (CloudFront's choice is UNCONFIRMED)
   --json                     print one line { "secretsManager", "cloudfront", "edge" } once they accept connections
 
 Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
@@ -39,6 +41,7 @@ export async function sandbox(
       'port-base': { type: 'string' },
       'propagation-delay': { type: 'string', default: '5' },
       'trust-forwarded-for': { type: 'boolean', default: false },
+      'edge-path-matching': { type: 'string', default: 'decoded' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -60,6 +63,7 @@ export async function sandbox(
       portBase,
       propagationDelayMs: delay * 1000,
       trustForwardedFor: values['trust-forwarded-for'],
+      pathMatching: pathMatchingOption(values['edge-path-matching']),
     });
   } catch (cause) {
     throw new EnvironmentError(`Could not start the sandbox: ${(cause as Error).message}`, { cause });
@@ -107,4 +111,10 @@ export function processSignal(): AbortSignal {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return controller.signal;
+}
+
+/** `--edge-path-matching`: decoded or raw. */
+export function pathMatchingOption(value: string | undefined): 'decoded' | 'raw' {
+  if (value === undefined || value === 'decoded' || value === 'raw') return value ?? 'decoded';
+  throw new UsageError(`Expected --edge-path-matching decoded or raw; got ${JSON.stringify(value)}.`);
 }

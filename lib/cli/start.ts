@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { startLocalService } from '../../infra/local/service.ts';
 import type { Log } from '../telemetry/ports.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
-import { portBaseOption, processSignal, untilAborted } from './sandbox.ts';
+import { pathMatchingOption, portBaseOption, processSignal, untilAborted } from './sandbox.ts';
 
 export const START_HELP = `Usage: npm start [-- OPTIONS]      (or: signet start [OPTIONS])
 
@@ -21,6 +21,9 @@ Options:
   --edge-propagation SECONDS  how long key group changes take to reach the edge (default 2)
   --fast-rotation             rotate the demo key about every 30 s (expiries 10-30 s), to watch
                               rotation under load without a single 403
+  --edge-path-matching M      decoded (default) or raw: whether the edge picks a cache behaviour by
+                              the path after decoding percent-escapes (as the origin reads it) or as
+                              sent; which one CloudFront uses is not documented (UNCONFIRMED)
   --trust-forwarded-for       let the edge take the viewer's address from X-Forwarded-For (to try
                               IP-restricted URLs from this machine); off by default, as CloudFront
                               judges the address the request really came from
@@ -43,6 +46,7 @@ export async function start(
       'edge-propagation': { type: 'string', default: '2' },
       'fast-rotation': { type: 'boolean', default: false },
       'trust-forwarded-for': { type: 'boolean', default: false },
+      'edge-path-matching': { type: 'string', default: 'decoded' },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -63,6 +67,7 @@ export async function start(
       edgePropagationMs: edgeSeconds * 1000,
       fastRotation: values['fast-rotation'],
       trustForwardedFor: values['trust-forwarded-for'],
+      edgePathMatching: pathMatchingOption(values['edge-path-matching']),
       log,
     });
   } catch (cause) {

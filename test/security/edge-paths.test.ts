@@ -143,3 +143,42 @@ describe('the sandbox edge with one user’s cookies', () => {
     expect([403, 404]).toContain(await rawGet(`/%70rivate/hello.txt${signed.search}`));
   });
 });
+
+describe('the sandbox edge matching cache behaviours on the raw path (UNCONFIRMED: the other reading)', () => {
+  it('still refuses every spelling, since the demo distribution signs its default behaviour too', async () => {
+    const raw = await startLocalService({
+      stateDir: tempDir(),
+      portBase: 0,
+      edgePropagationMs: 0,
+      log: silentLog,
+      edgePathMatching: 'raw',
+    });
+    try {
+      const rawEdge = new URL(raw.endpoints.edge);
+      const { request } = await import('node:http');
+      const get = (path: string) =>
+        new Promise<number>((resolve, reject) => {
+          const outgoing = request({ host: rawEdge.hostname, port: rawEdge.port, path }, (response) => {
+            response.resume();
+            response.on('end', () => resolve(response.statusCode ?? 0));
+          });
+          outgoing.on('error', reject);
+          outgoing.end();
+        });
+      expect(await get('/index.html')).toBe(200);
+      for (const path of [
+        '/%70rivate/hello.txt',
+        '//private/hello.txt',
+        '/private%2fhello.txt',
+        ...variants('/private/hello.txt'),
+      ]) {
+        expect({ path, status: await get(path) }).toEqual({
+          path,
+          status: expect.toBeOneOf([400, 403, 404]),
+        });
+      }
+    } finally {
+      await raw.close();
+    }
+  });
+});
