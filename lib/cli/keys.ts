@@ -76,6 +76,11 @@ export function formatKeys(listing: KeyListing): string {
     ...rows.map(line),
   ];
   if (listing.keys.length === 0) lines.push('(no keys: the rotator has not bootstrapped this profile)');
+  if (listing.signingStartsAt !== undefined) {
+    lines.push(
+      `no key is active yet: signing starts at about ${listing.signingStartsAt}, once the first key has reached CloudFront's edges (rotation.propagation)`,
+    );
+  }
   for (const key of listing.keys) {
     if (key.validUntil === undefined) continue;
     lines.push(

@@ -201,13 +201,26 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
   app.get('/v1/health', async (c) => {
     const profiles: Record<
       string,
-      { canSign: boolean; activeKeyId: string | null; ringAgeSeconds: number | null; stale: boolean }
+      {
+        canSign: boolean;
+        activeKeyId: string | null;
+        ringAgeSeconds: number | null;
+        stale: boolean;
+        signingStartsAt?: string;
+      }
     > = {};
     for (const [name, cache] of deps.rings) {
       // Loads a ring that was never loaded (cold start); otherwise answers from memory.
       await cache.current().catch(() => undefined);
-      const { canSign, activeKeyId, ringAgeSeconds, stale } = cache.status();
-      profiles[name] = { canSign, activeKeyId, ringAgeSeconds, stale };
+      const { canSign, activeKeyId, ringAgeSeconds, stale, signingStartsAt } = cache.status();
+      profiles[name] = {
+        canSign,
+        activeKeyId,
+        ringAgeSeconds,
+        stale,
+        // Before the first key is active: when it will have propagated and signing starts.
+        ...(signingStartsAt === null ? {} : { signingStartsAt }),
+      };
     }
     const states = Object.values(profiles);
     const able = states.filter((p) => p.canSign).length;

@@ -117,11 +117,14 @@ export function problemOf(error: unknown): HttpProblem {
     });
   }
   if (error instanceof KeysUnavailableError) {
+    const starts = error.signingStartsAt;
     return new HttpProblem(
       'keys-unavailable',
-      'Signing keys are temporarily unavailable; try again shortly.',
+      starts === undefined
+        ? 'Signing keys are temporarily unavailable; try again shortly.'
+        : `This profile's first signing key is still reaching CloudFront's edges: signing starts at about ${starts}.`,
       {
-        extra: { code: error.code },
+        extra: { code: error.code, ...(starts === undefined ? {} : { signingStartsAt: starts }) },
         headers: { 'Retry-After': String(error.retryAfterSeconds) },
         cause: error,
       },

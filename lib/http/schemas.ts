@@ -96,6 +96,12 @@ export const healthResponse = z.object({
       activeKeyId: z.string().nullable(),
       ringAgeSeconds: z.number().int().nullable(),
       stale: z.boolean(),
+      signingStartsAt: z
+        .string()
+        .optional()
+        .describe(
+          'Before the first key is active: when it will have propagated and signing starts (ISO 8601)',
+        ),
     }),
   ),
 });
@@ -107,6 +113,10 @@ export const problemResponse = z.object({
   status: z.number().int(),
   detail: z.string(),
   code: z.string().optional().describe('The stable error code (ERR_…) when there is one'),
+  signingStartsAt: z
+    .string()
+    .optional()
+    .describe('keys-unavailable before the first key is active: when signing starts (ISO 8601)'),
   errors: z
     .array(
       z.object({

@@ -29,6 +29,8 @@ export interface CacheStatus {
   readonly stale: boolean;
   /** The service can sign right now without a Secrets Manager call. */
   readonly canSign: boolean;
+  /** Before the first key is active: when signing starts (ISO 8601), once its first key has propagated. */
+  readonly signingStartsAt: string | null;
 }
 
 /** Events for logs and metrics. */
@@ -41,10 +43,17 @@ export type CacheEvent =
 export class KeysUnavailableError extends Error {
   readonly code = 'ERR_KEYS_UNAVAILABLE';
   readonly retryAfterSeconds: number;
-  constructor(message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+  /** Before the first key is active: when signing starts (ISO 8601). Safe to tell a caller. */
+  readonly signingStartsAt: string | undefined;
+  constructor(
+    message: string,
+    retryAfterSeconds: number,
+    options?: { cause?: unknown; signingStartsAt?: string },
+  ) {
     super(message, options);
     this.name = 'KeysUnavailableError';
     this.retryAfterSeconds = retryAfterSeconds;
+    this.signingStartsAt = options?.signingStartsAt;
   }
 }
 
@@ -57,6 +66,12 @@ export interface KeyRingCacheOptions {
   readonly maxStaleSeconds: number;
   /** Epoch milliseconds. */
   readonly now: () => number;
+  /**
+   * The profile's `rotation.propagation`, seconds: before the first key is active, signing starts
+   * once the pending key has been in the key group this long (and the rotator's next run activates
+   * it). Used only to say when; without it, callers are told to retry in 30 s.
+   */
+  readonly propagationSeconds?: number;
   /** After a failed refresh, the next attempt waits at least this long. Default min(ttl, 10) seconds. */
   readonly retryAfterFailureSeconds?: number;
   readonly onEvent?: (event: CacheEvent) => void;
@@ -104,9 +119,18 @@ export class KeyRingCache {
   async active(): Promise<{ ring: LoadedRing; active: ActiveKey }> {
     const ring = await this.current();
     if (ring.active === undefined) {
+      const startsAt = this.#signingStartsAt(ring);
+      if (startsAt === undefined) {
+        throw new KeysUnavailableError(
+          'The key ring has no active key yet: the rotator has not finished bootstrapping it.',
+          30,
+        );
+      }
+      const wait = Math.max(1, Math.ceil((startsAt - this.#options.now()) / 1000));
       throw new KeysUnavailableError(
-        'The key ring has no active key yet: the rotator has not finished bootstrapping it.',
-        30,
+        `The key ring has no active key yet: its first key is waiting to reach CloudFront's edges (rotation.propagation); signing starts at about ${new Date(startsAt).toISOString()}, when the rotator's next run activates it.`,
+        wait,
+        { signingStartsAt: new Date(startsAt).toISOString() },
       );
     }
     return { ring, active: ring.active };
@@ -121,15 +145,32 @@ export class KeyRingCache {
   status(): CacheStatus {
     const loaded = this.#loaded;
     if (loaded === undefined)
-      return { loaded: false, activeKeyId: null, ringAgeSeconds: null, stale: false, canSign: false };
+      return {
+        loaded: false,
+        activeKeyId: null,
+        ringAgeSeconds: null,
+        stale: false,
+        canSign: false,
+        signingStartsAt: null,
+      };
     const age = (this.#options.now() - loaded.loadedAt) / 1000;
+    const startsAt = loaded.active === undefined ? this.#signingStartsAt(loaded) : undefined;
     return {
       loaded: true,
+      signingStartsAt: startsAt === undefined ? null : new Date(startsAt).toISOString(),
       activeKeyId: loaded.active?.id ?? null,
       ringAgeSeconds: Math.floor(age),
       stale: age >= this.#options.ttlSeconds && this.#lastFailureAt !== undefined,
       canSign: loaded.active !== undefined && age < this.#options.maxStaleSeconds,
     };
+  }
+
+  /** Before the first activation: when the trusted pending key will have propagated (epoch ms). */
+  #signingStartsAt(loaded: LoadedRing): number | undefined {
+    const propagation = this.#options.propagationSeconds;
+    if (propagation === undefined) return undefined;
+    const pending = loaded.ring.keys.find((key) => key.state === 'pending' && key.trustedAt !== undefined);
+    return pending === undefined ? undefined : Date.parse(pending.trustedAt!) + propagation * 1000;
   }
 
   #mayRetry(now: number): boolean {

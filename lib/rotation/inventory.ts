@@ -1,5 +1,5 @@
 import type { HistoryEntry, RingKey, SigningBounds } from '../keys/ring.ts';
-import { effectiveBounds, removableAt, validUntilOf } from './bounds.ts';
+import { activationWaitSeconds, effectiveBounds, removableAt, validUntilOf } from './bounds.ts';
 import { findOrphans, fingerprintOfRegistered } from './ownership.ts';
 import type { RotationState } from './state.ts';
 
@@ -42,6 +42,11 @@ export interface KeyListing {
   readonly otherGroupKeys: readonly string[];
   /** Keys that left the ring: removed after rotation or revoked. */
   readonly history: readonly HistoryEntry[];
+  /**
+   * No key is active yet: when the trusted pending key will have propagated, so that the rotator's
+   * next run activates it and signing starts. Absent once a key is active, or before one is trusted.
+   */
+  readonly signingStartsAt?: string;
 }
 
 const STATE_ORDER: Record<KeyListingRow['state'], number> = { active: 0, pending: 1, retiring: 2, orphan: 3 };
@@ -91,7 +96,13 @@ export function listKeys(state: RotationState): KeyListing {
   }
   rows.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
   const listed = new Set(rows.flatMap((row) => (row.id === undefined ? [] : [row.id])));
+  const pendingTrusted = ring?.keys.find((key) => key.state === 'pending' && key.trustedAt !== undefined);
+  const startsAt =
+    ring === undefined || ring.keys.some((key) => key.state === 'active') || pendingTrusted === undefined
+      ? undefined
+      : new Date(Date.parse(pendingTrusted.trustedAt!) + activationWaitSeconds(ring, state.profile) * 1000);
   return {
+    ...(startsAt === undefined ? {} : { signingStartsAt: startsAt.toISOString() }),
     profile: profileName,
     keyGroupId: ring?.keyGroupId ?? group?.id,
     keys: rows,

@@ -35,6 +35,7 @@ export function buildApiDependencies(options: ServiceOptions): AppDependencies {
         store: new SecretsManagerKeyRingStore(secretsManager, profile.keyRing.secretId),
         ttlSeconds: profile.cache.ttl,
         maxStaleSeconds: profile.cache.maxStale,
+        propagationSeconds: profile.rotation.propagation,
         now,
         onEvent: (event) => {
           if (event.type === 'refreshed') {

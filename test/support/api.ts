@@ -97,7 +97,16 @@ export async function testApp(
     const ring = ringDocs[name];
     if (ring !== undefined) await store.save(ring, undefined, 'bootstrap');
     stores.set(name, store);
-    rings.set(name, new KeyRingCache({ store, ttlSeconds: 300, maxStaleSeconds: 3600, now: () => now }));
+    rings.set(
+      name,
+      new KeyRingCache({
+        store,
+        ttlSeconds: 300,
+        maxStaleSeconds: 3600,
+        propagationSeconds: config.profiles[name]!.rotation.propagation,
+        now: () => now,
+      }),
+    );
   }
   const authenticator = createAuthenticator({
     config: config.auth,
