@@ -85,16 +85,8 @@ export function validUntilOf(key: Pick<RingKey, 'bounds'>, profile: Profile, sto
  */
 export function removableAt(key: RingKey, profile: Profile): Date | undefined {
   if (key.state !== 'retiring' || key.retiredAt === undefined) return undefined;
-  const current = boundsOfProfile(profile);
-  const recorded = key.bounds ?? current;
-  const later = {
-    ttlMax: Math.max(recorded.ttlMax, current.ttlMax),
-    maxStale: Math.max(recorded.maxStale, current.maxStale),
-    clockSkew: Math.max(recorded.clockSkew, current.clockSkew),
-  };
-  return new Date(
-    Date.parse(key.retiredAt) + (validitySeconds(later) + (profile.rotation.removeAfter ?? 0)) * 1000,
-  );
+  const validUntil = validUntilOf(key, profile, new Date(key.retiredAt));
+  return new Date(validUntil.getTime() + (profile.rotation.removeAfter ?? 0) * 1000);
 }
 
 /**

@@ -1,9 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEdge } from '../../infra/local/edge.ts';
 import { hashApiKey } from '../../lib/auth/api-keys.ts';
 import { liveSources } from '../../lib/cli/doctor.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
@@ -16,7 +13,7 @@ import type { KeyRing } from '../../lib/keys/ring.ts';
 import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
 import { silentLog } from '../../lib/telemetry/ports.ts';
 import { buildApiDependencies } from '../../lib/wiring/api.ts';
-import { tempDir } from '../support/cli.ts';
+import { startEdgeWithFile } from '../support/edge.ts';
 import { type CycleContext, rotate } from '../support/rotation-cycle.ts';
 import { HandClock, type RotationSandbox, startRotationSandbox } from '../support/rotation-sandbox.ts';
 
@@ -300,15 +297,7 @@ async function runChange(change: Change, options: { stripBoundsAtSwitch?: boolea
   const clock = new HandClock();
   const sandbox: RotationSandbox = await startRotationSandbox({ clock });
   closers.push(() => sandbox.close());
-  const origins = tempDir();
-  mkdirSync(join(origins, 'origin.example/private'), { recursive: true });
-  writeFileSync(join(origins, 'origin.example/private/file.txt'), FILE);
-  const edge = await startEdge({
-    control: sandbox.cloudfront.standIn,
-    propagationDelayMs: EDGE_DELAY_S * 1000,
-    originsDir: origins,
-    now: clock.millis,
-  });
+  const edge = await startEdgeWithFile(sandbox, EDGE_DELAY_S, FILE);
   closers.push(() => edge.close());
   await sandbox.clients.secretsManager.send(
     new CreateSecretCommand({

@@ -1,10 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEdge } from '../../infra/local/edge.ts';
 import { parseSigningKey, signUrl } from '../../lib/signing/index.ts';
-import { tempDir } from '../support/cli.ts';
+import { startEdgeWithFile } from '../support/edge.ts';
 import { type CycleContext, rotate } from '../support/rotation-cycle.ts';
 import {
   HandClock,
@@ -29,15 +26,7 @@ async function setUp(name: string) {
   const clock = new HandClock();
   const sandbox: RotationSandbox = await startRotationSandbox({ clock });
   closers.push(() => sandbox.close());
-  const origins = tempDir();
-  mkdirSync(join(origins, 'origin.example/private'), { recursive: true });
-  writeFileSync(join(origins, 'origin.example/private/file.txt'), FILE);
-  const edge = await startEdge({
-    control: sandbox.cloudfront.standIn,
-    propagationDelayMs: EDGE_DELAY_S * 1000,
-    originsDir: origins,
-    now: clock.millis,
-  });
+  const edge = await startEdgeWithFile(sandbox, EDGE_DELAY_S, FILE);
   closers.push(() => edge.close());
   const context: CycleContext = {
     profileName: name,

@@ -6,7 +6,7 @@ import type { KeyRing } from '../../lib/keys/ring.ts';
  * configs the test deployed; it never calls lib/rotation/bounds.ts, so it can catch that code being
  * wrong instead of agreeing with it.
  *
- * The model (DESIGN §4): the API signs with the key the ring names active. A signer may keep serving
+ * The model (docs/design.md, "Recorded bounds"): the API signs with the key the ring names active. A signer may keep serving
  * a ring it loaded for up to the `cache.maxStale` of the config in force (lib/keys/cache.ts), so a
  * key that retired at `r` may still sign at `t` if `s < r + maxStale` held at every instant `s` from
  * `r` to `t` under the config in force at `s`. This is conservative (a deploy's fresh signers hold no
