@@ -1,11 +1,38 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 
-/** One API key as stored: its id (what grants name) and the SHA-256 of the key, never the key. */
+/**
+ * One API key as stored: its id, the SHA-256 of the key (never the key), and its lifecycle
+ * (docs/operators.md, "API keys"). Documents written before the lifecycle fields existed hold only
+ * `id`, `sha256` and maybe `description`; they are read as keys that never expire.
+ */
 export interface ApiKeyRecord {
+  /** Unique per key; what `signet api-keys revoke` names. */
   readonly id: string;
   /** Lowercase hex SHA-256 of the key's UTF-8 bytes (64 characters). */
   readonly sha256: string;
+  /** The name grants' `when.apiKeys` match (default: the id), so a caller's key can be replaced without a config change. */
+  readonly principal?: string;
+  /** Free text for operators (who holds the key); ignored by the service. */
+  readonly description?: string;
+  /** ISO 8601 instants. The API refuses a key from `expiresAt` on, and a key with `revokedAt` at all. */
+  readonly createdAt?: string;
+  readonly expiresAt?: string;
+  readonly revokedAt?: string;
+}
+
+/** The name a key's caller goes by in grants and audit lines: its principal, else its id. */
+export function principalOf(record: ApiKeyRecord): string {
+  return record.principal ?? record.id;
+}
+
+/** Whether the API accepts a key at `nowSeconds` (epoch seconds): not revoked, not expired. */
+export function isApiKeyLive(record: ApiKeyRecord, nowSeconds: number): boolean {
+  if (record.revokedAt !== undefined) return false;
+  if (record.expiresAt === undefined) return true;
+  const expires = Date.parse(record.expiresAt);
+  // A date that does not parse refuses the key rather than making it immortal.
+  return Number.isFinite(expires) && nowSeconds * 1000 < expires;
 }
 
 /** Where the API key hashes come from (a Secrets Manager secret in production). */
@@ -26,6 +53,18 @@ export class ApiKeysUnavailableError extends Error {
   }
 }
 
+/**
+ * Another writer changed the API key secret between the read a change was computed from and its
+ * write (compare-and-swap on the secret's AWSCURRENT version): reload and apply the change again.
+ */
+export class ApiKeysConflictError extends Error {
+  readonly code = 'ERR_API_KEYS_CONFLICT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiKeysConflictError';
+  }
+}
+
 /** The API key document was read but is not valid; the message lists every bad field. */
 export class ApiKeysInvalidError extends Error {
   readonly code = 'ERR_API_KEYS_INVALID';
@@ -35,21 +74,39 @@ export class ApiKeysInvalidError extends Error {
   }
 }
 
+const NAME = /^[\x21-\x7e]{1,128}$/;
+
+/** An ISO 8601 instant with its time zone, as `Date.prototype.toISOString` writes it. */
+const instant = z
+  .string()
+  .regex(
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/,
+    'Expected an ISO 8601 instant like 2027-01-31T00:00:00Z',
+  )
+  .refine((text) => Number.isFinite(Date.parse(text)), 'Expected a real date');
+
 const apiKeyRecordSchema = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,128}$/, 'Expected an id of 1 to 128 printable ASCII characters without spaces'),
+  id: z.string().regex(NAME, 'Expected an id of 1 to 128 printable ASCII characters without spaces'),
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'Expected the hex SHA-256 of the key (64 hex digits), never the key itself')
     .transform((hex) => hex.toLowerCase()),
+  principal: z
+    .string()
+    .regex(NAME, 'Expected a principal of 1 to 128 printable ASCII characters without spaces')
+    .optional(),
   /** Free text for operators (who holds the key); ignored by the service. */
   description: z.string().optional(),
+  createdAt: instant.optional(),
+  expiresAt: instant.optional(),
+  revokedAt: instant.optional(),
 });
 
 /**
- * The API key secret's document: `{"keys":[{"id":"mobile-app","sha256":"<64 hex>"}]}`. Ids are unique
- * (grants name them) and so are hashes (one key must not stand for two callers).
+ * The API key secret's document: `{"keys":[{"id":"mobile-app","sha256":"<64 hex>"}]}`, each key
+ * optionally with `principal`, `description`, `createdAt`, `expiresAt` and `revokedAt` (what
+ * `signet api-keys` writes). Ids are unique (revoke names them) and so are hashes (one key must not
+ * stand for two callers).
  */
 export const apiKeyDocumentSchema = z
   .strictObject({ keys: z.array(apiKeyRecordSchema) })
@@ -96,7 +153,35 @@ export function parseApiKeyDocument(text: string): readonly ApiKeyRecord[] {
       `Expected {"keys":[{"id":"…","sha256":"<64 hex>"}]} in the API key document: ${problems.join('; ')}.`,
     );
   }
-  return Object.freeze(result.data.keys.map(({ id, sha256 }) => Object.freeze({ id, sha256 })));
+  return Object.freeze(
+    result.data.keys.map((record) => Object.freeze(withoutUndefined(record) as unknown as ApiKeyRecord)),
+  );
+}
+
+/**
+ * The document for `records`, as `signet api-keys` writes it: hashes and lifecycle fields only,
+ * never a key. Each record's fields in a fixed order, so equal lists serialize equally.
+ */
+export function serializeApiKeyDocument(records: readonly ApiKeyRecord[]): string {
+  const keys = records.map((record) =>
+    withoutUndefined({
+      id: record.id,
+      sha256: record.sha256,
+      principal: record.principal,
+      description: record.description,
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      revokedAt: record.revokedAt,
+    }),
+  );
+  const text = JSON.stringify({ keys });
+  parseApiKeyDocument(text); // never write what the API would refuse to read
+  return text;
+}
+
+/** The same fields, without those that are `undefined` (so JSON and equality see only what is set). */
+function withoutUndefined(value: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined));
 }
 
 /** The lowercase hex SHA-256 of an API key, as stored in the API key document. For operators and tests. */
@@ -105,21 +190,37 @@ export function hashApiKey(key: string): string {
 }
 
 /**
- * The id of the record whose hash is the presented key's, or `undefined`. Compares the 32-byte
- * digests with `timingSafeEqual` against every record, without stopping at a match, so the time
- * taken reveals neither whether a key matched nor which one. Hashing first also makes every
- * comparison the same length whatever the caller sent.
+ * The id of the live record whose hash is the presented key's, or `undefined`. See {@link findApiKey}.
  */
-export function matchApiKey(records: readonly ApiKeyRecord[], presented: string): string | undefined {
+export function matchApiKey(
+  records: readonly ApiKeyRecord[],
+  presented: string,
+  nowSeconds: number = Date.now() / 1000,
+): string | undefined {
+  return findApiKey(records, presented, nowSeconds)?.id;
+}
+
+/**
+ * The record whose hash is the presented key's, if it is live at `nowSeconds` (not revoked, not
+ * expired), else `undefined`: an expired or revoked key is refused exactly like an unknown one.
+ * Compares the 32-byte digests with `timingSafeEqual` against every record, without stopping at a
+ * match, so the time taken reveals neither whether a key matched nor which one. Hashing first also
+ * makes every comparison the same length whatever the caller sent.
+ */
+export function findApiKey(
+  records: readonly ApiKeyRecord[],
+  presented: string,
+  nowSeconds: number,
+): ApiKeyRecord | undefined {
   const digest = createHash('sha256').update(presented, 'utf8').digest();
-  let matched: string | undefined;
+  let matched: ApiKeyRecord | undefined;
   for (const record of records) {
     const stored = Buffer.from(record.sha256, 'hex');
     // A record that bypassed parseApiKeyDocument with a bad hash must not throw (or match).
     const equal = stored.length === digest.length && timingSafeEqual(stored, digest);
-    if (equal && matched === undefined) matched = record.id;
+    if (equal && matched === undefined) matched = record;
   }
-  return matched;
+  return matched !== undefined && isApiKeyLive(matched, nowSeconds) ? matched : undefined;
 }
 
 /** Events of a {@link CachedApiKeySource}, for logs and metrics. Never holds a key or hash. */

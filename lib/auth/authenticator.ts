@@ -8,7 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { AuthConfig } from '../config/schema.ts';
-import { type ApiKeySource, matchApiKey } from './api-keys.ts';
+import { type ApiKeySource, findApiKey, principalOf } from './api-keys.ts';
 import { AuthError, tokenHint } from './errors.ts';
 import type { Principal } from './principal.ts';
 
@@ -97,7 +97,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             'Expected an Authorization: Bearer header: this service has no API keys configured.',
           );
         }
-        return apiKeyPrincipal(apiKeys, apiKey);
+        return apiKeyPrincipal(apiKeys, apiKey, now());
       }
       throw new AuthError(
         'missing-credentials',
@@ -348,7 +348,11 @@ function claimError(
   );
 }
 
-async function apiKeyPrincipal(source: ApiKeySource, key: string): Promise<Principal> {
+/**
+ * The caller of a live API key. An expired or revoked key gets the same 401 as an unknown one, so
+ * the answer tells a holder of a guessed or stolen key nothing about its state.
+ */
+async function apiKeyPrincipal(source: ApiKeySource, key: string, nowSeconds: number): Promise<Principal> {
   let records: Awaited<ReturnType<ApiKeySource['load']>>;
   try {
     records = await source.load();
@@ -361,19 +365,20 @@ async function apiKeyPrincipal(source: ApiKeySource, key: string): Promise<Princ
       },
     );
   }
-  const id = matchApiKey(records, key);
-  if (id === undefined) {
+  const record = findApiKey(records, key, nowSeconds);
+  if (record === undefined) {
     // Nothing of the key itself goes in the message: unlike a JWT header, its first characters are secret.
     throw new AuthError(
       'invalid-api-key',
       'Expected an API key this service knows; the x-api-key presented matches none.',
     );
   }
+  const name = principalOf(record);
   return Object.freeze({
     kind: 'api-key',
-    subject: `api-key:${id}`,
+    subject: `api-key:${name}`,
     claims: Object.freeze({}),
-    apiKeyId: id,
+    apiKeyId: name,
   });
 }
 

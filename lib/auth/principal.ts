@@ -9,6 +9,6 @@ export interface Principal {
   readonly subject: string;
   /** The verified claims (empty for API key callers), frozen. */
   readonly claims: Readonly<Record<string, unknown>>;
-  /** The id of the API key used, for `api-key` callers only. */
+  /** The API key's principal (its id unless the key record names a principal), for `api-key` callers only. */
   readonly apiKeyId?: string;
 }

@@ -49,7 +49,9 @@ describe('parseApiKeyDocument', () => {
     const records = parseApiKeyDocument(
       JSON.stringify({ keys: [{ id: 'mobile-app', sha256: upper, description: 'iOS and Android apps' }] }),
     );
-    expect(records).toEqual([{ id: 'mobile-app', sha256: hashApiKey(MOBILE_KEY) }]);
+    expect(records).toEqual([
+      { id: 'mobile-app', sha256: hashApiKey(MOBILE_KEY), description: 'iOS and Android apps' },
+    ]);
     expect(Object.isFrozen(records)).toBe(true);
     expect(parseApiKeyDocument('{"keys":[]}')).toEqual([]);
   });
