@@ -84,8 +84,13 @@ export const profileSchema = z.strictObject({
       domain: z.string().optional(),
       path: z.string().default('/'),
       sameSite: z.enum(['Strict', 'Lax', 'None']).default('Lax'),
+      /**
+       * `Max-Age`/`Expires` at the policy's expiry, for apps that keep cookies across browser
+       * restarts. Default false: session cookies, as AWS recommends (docs/design.md, "Contracts").
+       */
+      persistent: z.boolean().default(false),
     })
-    .default({ path: '/', sameSite: 'Lax' }),
+    .default({ path: '/', sameSite: 'Lax', persistent: false }),
   cors: z.strictObject({ origins: z.array(origin).default([]) }).default({ origins: [] }),
   /**
    * Whether callers may ask for IP-restricted policies (`ipAddress`). CloudFront's `IpAddress`

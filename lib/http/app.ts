@@ -9,6 +9,7 @@ import type { KeyRingCache } from '../keys/cache.ts';
 import {
   assertNoWildcard,
   canonicalUrl,
+  cookieRefreshIn,
   describeCookies,
   formatSetCookie,
   isoOf,
@@ -180,7 +181,8 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       hash: active.hash,
       now,
     });
-    const cookies = describeCookies(signed.cookies, profile.cookie);
+    const lifetime = { expires: conditions.expires, now };
+    const cookies = describeCookies(signed.cookies, profile.cookie, lifetime);
     for (const cookie of cookies) c.header('Set-Cookie', formatSetCookie(cookie), { append: true });
     audit(c, deps, principal, name, {
       kind: 'cookies',
@@ -189,10 +191,15 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       keyId: active.id,
     });
     deps.metrics.count('SignaturesIssued', 1, { profile: name, keyId: active.id, kind: 'cookies' });
+    const refreshIn = cookieRefreshIn(lifetime);
     return c.json({
       cookies,
       expires: conditions.expires,
       expiresAt: isoOf(conditions.expires),
+      expiresIn: conditions.expires - now,
+      refreshIn,
+      refreshAt: isoOf(now + refreshIn),
+      persistent: profile.cookie.persistent,
       keyId: active.id,
       profile: name,
     });

@@ -71,6 +71,10 @@ export function openApiDocument(): Record<string, unknown> {
           operationId: 'signCookies',
           summary:
             'Sign CloudFront cookies for a resource (Set-Cookie headers and the same cookies in the body)',
+          description:
+            'Browsers: call with credentials: "include" from an allowed origin on the CDN\'s site, and ask again ' +
+            "after `refreshIn` seconds. Apps: put the body's cookies in the HTTP client's cookie store for the " +
+            'CDN host. See docs/frontends.md.',
           security: [{ bearer: [] }, { apiKey: [] }],
           requestBody: {
             required: true,
@@ -80,7 +84,12 @@ export function openApiDocument(): Record<string, unknown> {
             '200': {
               description: 'The cookies',
               headers: {
-                'Set-Cookie': { schema: { type: 'string' }, description: 'One per cookie; Secure; HttpOnly' },
+                'Set-Cookie': {
+                  schema: { type: 'string' },
+                  description:
+                    "One per cookie; Secure; HttpOnly; the profile's Domain, Path and SameSite. Session cookies, " +
+                    "or with the profile's cookie.persistent, Max-Age and Expires at the policy's expiry",
+                },
               },
               content: { 'application/json': { schema: output(signedCookiesResponse) } },
             },

@@ -81,9 +81,32 @@ export const signedCookiesResponse = z.object({
       sameSite: z.enum(['Strict', 'Lax', 'None']),
       secure: z.literal(true),
       httpOnly: z.literal(true),
+      maxAge: z
+        .number()
+        .int()
+        .optional()
+        .describe(
+          'Persistent cookies only (profile cookie.persistent): seconds until the browser forgets it',
+        ),
+      expiresAt: z
+        .string()
+        .optional()
+        .describe('Persistent cookies only: when the browser forgets it (Expires), ISO 8601 UTC'),
     }),
   ),
   ...expiry,
+  expiresIn: z.number().int().describe('Seconds from this answer until the policy expires'),
+  refreshIn: z
+    .number()
+    .int()
+    .describe(
+      'Seconds from this answer after which to ask for new cookies: a margin before expiry so no request ' +
+        'reaches the CDN with an expired policy. Relative, so a client with a wrong clock still refreshes on time',
+    ),
+  refreshAt: z.string().describe('The same moment as refreshIn, ISO 8601 UTC (by the server clock)'),
+  persistent: z
+    .boolean()
+    .describe('Whether the Set-Cookie headers carry Max-Age/Expires (else session cookies)'),
 });
 
 /** `GET /v1/health` answer. */

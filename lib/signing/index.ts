@@ -2,6 +2,8 @@ export { ipInCidr, normaliseCidr } from './cidr.ts';
 export {
   type CookieAttributes,
   type CookieDescription,
+  type CookieLifetime,
+  cookieRefreshIn,
   describeCookies,
   formatSetCookie,
   parseCookieHeader,
