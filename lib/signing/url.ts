@@ -157,7 +157,8 @@ export function canonicalResource(pattern: string, options: { trusted?: boolean 
       'Expected a resource without a user name or password (user:pass@host).',
     );
   }
-  if (url.hash !== '') {
+  // `href` holds a `#` only where a fragment starts, an empty one (`…/*#`) included, which `hash` misses.
+  if (url.href.includes('#')) {
     throw new SigningError(
       'ERR_INVALID_RESOURCE',
       `Expected a resource without a #fragment; got ${JSON.stringify(pattern)}.`,
