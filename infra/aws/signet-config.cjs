@@ -61,15 +61,10 @@ module.exports = async ({ resolveVariable }) => {
     );
   }
   const jwt = config.auth.jwt;
-  const authorizer = await resolveVariable('param:apiAuthorizer');
-  if (!['none', 'jwt'].includes(authorizer)) {
-    throw new Error(`Expected the apiAuthorizer param to be none or jwt; got ${JSON.stringify(authorizer)}.`);
-  }
-  if (authorizer === 'jwt' && jwt === undefined) {
-    throw new Error(
-      `Expected auth.jwt in ${file}: the apiAuthorizer param is jwt, and API Gateway needs the issuer and audience.`,
-    );
-  }
+  // Refuse a config API Gateway's JWT authorizer cannot honour (algorithms, issuer shape, audience),
+  // naming the field: infra/aws/gateway-rules.ts.
+  const { assertGatewayCanHonour } = tsxRequire('./gateway-rules.ts', __filename);
+  assertGatewayCanHonour({ file, config, authorizer: await resolveVariable('param:apiAuthorizer') });
   return {
     json,
     /** The default profile: it keeps the logical ids of a one-profile stack (infra/aws/profiles.cjs). */
