@@ -1,4 +1,5 @@
 import { SigningError } from '../signing/index.ts';
+import { API_KEYS_HELP, apiKeys } from './api-keys.ts';
 import { DOCTOR_HELP, doctor } from './doctor.ts';
 import { EXPLAIN_HELP, explain } from './explain.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError, withEscapedOutput } from './io.ts';
@@ -52,6 +53,11 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   },
   keys: { run: keys, help: KEYS_HELP, summary: "list a profile's keys: state, age, in the key group or not" },
   token: { run: token, help: TOKEN_HELP, summary: 'print a development JWT the local API accepts' },
+  'api-keys': {
+    run: apiKeys,
+    help: API_KEYS_HELP,
+    summary: 'create, list or revoke API keys (only their hashes are stored)',
+  },
   sandbox: {
     run: (args, io) => sandbox(args, io),
     help: SANDBOX_HELP,
