@@ -436,6 +436,86 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     });
   });
 
+  it('throttles the API stage by default, from the stage params', () => {
+    const { template } = stage(name);
+    const settings = resource(template, 'HttpApiStage').Properties.DefaultRouteSettings;
+    expect(settings).toEqual({
+      ThrottlingRateLimit: { Ref: 'ApiThrottlingRateLimit' },
+      ThrottlingBurstLimit: { Ref: 'ApiThrottlingBurstLimit' },
+    });
+    const [rate, burst] = name === 'prod' ? [500, 1000] : [20, 40];
+    expect(template.Parameters.ApiThrottlingRateLimit).toMatchObject({ Type: 'Number', Default: rate });
+    expect(template.Parameters.ApiThrottlingBurstLimit).toMatchObject({ Type: 'Number', Default: burst });
+    // No route overrides the default (a route with its own settings would escape it).
+    expect(resource(template, 'HttpApiStage').Properties.RouteSettings).toBeUndefined();
+  });
+
+  it('writes JSON access logs, on by default and switchable, with a retention, and never a token or signature', () => {
+    const { template } = stage(name);
+    expect(template.Parameters.ApiAccessLogs).toMatchObject({
+      Default: 'true',
+      AllowedValues: ['true', 'false'],
+    });
+    expect(template.Conditions.ApiAccessLogsEnabled).toEqual({
+      'Fn::Equals': [{ Ref: 'ApiAccessLogs' }, 'true'],
+    });
+    const group = resource(template, 'ApiAccessLogGroup');
+    expect(group.Condition).toBe('ApiAccessLogsEnabled');
+    expect(group.Properties).toEqual({
+      LogGroupName: `/aws/http-api/signet-${name}`,
+      RetentionInDays: { Ref: 'ApiAccessLogRetentionInDays' },
+    });
+    expect(template.Parameters.ApiAccessLogRetentionInDays?.Default).toBe(name === 'prod' ? 90 : 14);
+    const settings = resource(template, 'HttpApiStage').Properties.AccessLogSettings as {
+      'Fn::If': [string, { DestinationArn: unknown; Format: string }, unknown];
+    };
+    const [condition, enabled, disabled] = settings['Fn::If'];
+    expect(condition).toBe('ApiAccessLogsEnabled');
+    expect(disabled).toEqual({ Ref: 'AWS::NoValue' });
+    expect(enabled.DestinationArn).toEqual({ 'Fn::GetAtt': ['ApiAccessLogGroup', 'Arn'] });
+    // One JSON object per request: with every variable replaced by a value, the format parses.
+    const sample = JSON.parse(enabled.Format.replaceAll(/\$context\.[\w.]+/g, 'x')) as Record<string, string>;
+    expect(Object.keys(sample)).toEqual(
+      expect.arrayContaining([
+        'requestId',
+        'ip',
+        'routeKey',
+        'status',
+        'responseLatency',
+        'integrationError',
+        'authorizerError',
+      ]),
+    );
+    // Only variables that cannot carry a bearer token, an API key, a query string or a signed URL:
+    // no request headers, query string, path, body or JWT claims. Adding one means saying here why it is safe.
+    const variables = [...enabled.Format.matchAll(/\$context\.[\w.]+/g)].map((m) => m[0]).sort();
+    expect(variables).toEqual(
+      [
+        '$context.requestId', // API Gateway's id
+        '$context.requestTime', // when
+        '$context.identity.sourceIp', // the caller's address
+        '$context.identity.userAgent', // the client's User-Agent header, not a credential
+        '$context.httpMethod',
+        '$context.routeKey', // the matched route ("POST /v1/signed-urls"), never the raw path
+        '$context.status',
+        '$context.protocol',
+        '$context.responseLength',
+        '$context.responseLatency',
+        '$context.integrationStatus',
+        '$context.integrationLatency',
+        '$context.integrationErrorMessage', // Lambda's invocation error, not the response body
+        '$context.authorizer.error', // why the JWT authorizer refused, not the token
+        '$context.error.message', // API Gateway's own error message
+        '$context.error.responseType',
+      ].sort(),
+    );
+    for (const variable of variables) {
+      expect(variable).not.toMatch(
+        /header|querystring|query|path|body|claims|clientCert|authorizer\.(?!error)/i,
+      );
+    }
+  });
+
   it('passes cfn-lint when the machine has it, and is a CloudFormation template either way', async () => {
     const { template, dir } = stage(name);
     expect(Object.keys(template.Resources).length).toBeGreaterThan(10);
