@@ -11,6 +11,7 @@ import { SANDBOX_HELP, sandbox } from './sandbox.ts';
 import { COOKIES_HELP, cookies, SIGN_HELP, sign } from './sign.ts';
 import { START_HELP, start } from './start.ts';
 import { TOKEN_HELP, token } from './token.ts';
+import { VERIFY_HELP, verify } from './verify.ts';
 
 type Command = (args: string[], io: CliIo) => number | Promise<number>;
 
@@ -53,6 +54,11 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
   },
   keys: { run: keys, help: KEYS_HELP, summary: "list a profile's keys: state, age, in the key group or not" },
   token: { run: token, help: TOKEN_HELP, summary: 'print a development JWT the local API accepts' },
+  verify: {
+    run: verify,
+    help: VERIFY_HELP,
+    summary: 'after a deploy: health, a signed canary through the distribution, doctor; one verdict',
+  },
   'api-keys': {
     run: apiKeys,
     help: API_KEYS_HELP,
