@@ -51,7 +51,17 @@ export function writeDemoOrigin(originsDir: string): void {
   writeFileSync(join(root, 'private/hello.txt'), 'Hello from behind a CloudFront signature.\n');
   writeFileSync(join(root, 'private/report 2026.txt'), 'A file whose name needs URL encoding.\n');
   writeFileSync(join(root, 'private/users/demo/notes.txt'), "The demo user's own notes.\n");
+  // For the demo page (GET /demo/ on the API's port): an image shown with cookies, and a tiny probe
+  // object the browser client fetches to tell whether the cookies are sent.
+  writeFileSync(join(root, 'private/signet.svg'), DEMO_IMAGE);
+  writeFileSync(join(root, 'private/probe.txt'), 'ok\n');
 }
+
+const DEMO_IMAGE = `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="120" viewBox="0 0 240 120">
+<rect width="240" height="120" rx="12" fill="#1d4ed8"/>
+<text x="120" y="70" font-family="sans-serif" font-size="22" fill="#fff" text-anchor="middle">signed cookies ok</text>
+</svg>
+`;
 
 /**
  * The demo distribution: every path of the demo origin requires a signature (the default behaviour

@@ -13,6 +13,7 @@ import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
 import type { Log } from '../../lib/telemetry/ports.ts';
 import { buildApiDependencies } from '../../lib/wiring/api.ts';
 import { DEMO, ensureDemoDistribution, ensureDemoSecret, writeDemoOrigin } from './demo.ts';
+import { demoPageHandler } from './demo-page.ts';
 import { close, listen } from './http.ts';
 import { PORT_OFFSETS, type Sandbox, startSandbox } from './sandbox.ts';
 import { FileStateStore, MemoryStateStore } from './state.ts';
@@ -118,11 +119,22 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       audience: DEMO.audience,
     });
 
-    const apiServerPort = port(PORT_OFFSETS.api);
+    // The API listens before the config is made: its origin serves the demo page (GET /demo/),
+    // so it is one of the demo profile's CORS origins. It answers 503 until the first key is active.
+    let apiFetch: (request: Request, env: unknown) => Response | Promise<Response> = () =>
+      new Response('{"title":"starting"}', { status: 503, headers: { 'Retry-After': '1' } });
+    const apiServer = createAdaptorServer({ fetch: (request, env) => apiFetch(request, env) });
+    const api = await listen(
+      apiServer as ReturnType<typeof createServer>,
+      port(PORT_OFFSETS.api),
+      'signing API',
+    );
+    closers.push(() => close(apiServer as ReturnType<typeof createServer>));
     const edgeHost = new URL(sandbox.endpoints.edge).host;
     const draft = demoConfig({
       sandbox,
       issuerUrl,
+      apiOrigin: api,
       edgeHost,
       fast: options.fastRotation ?? false,
       edgeDelaySeconds: Math.ceil(edgeDelay / 1000),
@@ -170,9 +182,18 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const app = createApp(
       buildApiDependencies({ config, secretsManager: clients.secretsManager, log: options.log, metrics }),
     );
-    const apiServer = createAdaptorServer({ fetch: app.fetch });
-    const api = await listen(apiServer as ReturnType<typeof createServer>, apiServerPort, 'signing API');
-    closers.push(() => close(apiServer as ReturnType<typeof createServer>));
+    const edge = sandbox.endpoints.edge;
+    const demoPage = demoPageHandler({
+      api,
+      profile: DEMO.profile,
+      resource: `${edge}/private/*`,
+      image: `${edge}/private/signet.svg`,
+      download: `${edge}/private/hello.txt`,
+      fetchUrl: `${edge}/private/hello.txt`,
+      probe: `${edge}/private/probe.txt`,
+      token: () => issuer!.issue({ sub: 'demo', scope: ['demo:read', 'demo:user'], expiresIn: 3600 }),
+    });
+    apiFetch = (request, env) => demoPage(request) ?? app.fetch(request, env as never);
 
     let rotating: Promise<unknown> = Promise.resolve();
     const tick = () => {
@@ -220,6 +241,8 @@ async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
 function demoConfig(input: {
   sandbox: Sandbox;
   issuerUrl: string;
+  /** The API's origin, where the demo page is served. */
+  apiOrigin: string;
   edgeHost: string;
   fast: boolean;
   edgeDelaySeconds: number;
@@ -265,7 +288,10 @@ function demoConfig(input: {
         algorithm: 'ecdsa-p256',
         // No Domain: on 127.0.0.1 a host-only cookie set by the API reaches the edge on another port.
         cookie: { path: '/', sameSite: 'Lax' },
-        cors: { origins: ['http://localhost:5173', 'http://127.0.0.1:5173'] },
+        // Pages on the edge's site only: the demo page on the API's origin, and a dev server on
+        // 127.0.0.1:5173 (vite --host 127.0.0.1). From http://localhost:5173 the browser would treat
+        // the cookies as third-party and drop them (docs/frontends.md).
+        cors: { origins: [input.apiOrigin, 'http://127.0.0.1:5173'] },
         grants: [
           { when: { claims: { scope: 'demo:read' } }, resources: [`${edge}/private/*`] },
           { when: { claims: { scope: 'demo:user' } }, resources: [`${edge}/private/users/{sub}/*`] },

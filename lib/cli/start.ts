@@ -88,6 +88,7 @@ export async function start(
     io.stdout(`Signet is running locally (state in ${stateDir}).
 
   Signing API       ${endpoints.api}      (OpenAPI: ${endpoints.api}/openapi.json)
+  Demo page         ${endpoints.api}/demo/     (signed URL, cookies, <img> and fetch() in a browser)
   CloudFront edge   ${endpoints.edge}
   Secrets Manager   ${endpoints.secretsManager}
   CloudFront API    ${endpoints.cloudfront}
