@@ -1,4 +1,5 @@
 import { MetricUnit, Metrics as PowertoolsMetricsClient } from '@aws-lambda-powertools/metrics';
+import { unitOf } from '../telemetry/catalogue.ts';
 import type { Metrics } from '../telemetry/ports.ts';
 
 /** Where the metrics go: the CloudWatch namespace and the `service` dimension. */
@@ -25,8 +26,9 @@ export class PowertoolsMetrics implements Metrics {
     this.#publish(name, MetricUnit.Count, value, dimensions);
   }
 
+  /** A gauge in the unit the catalogue gives it (lib/telemetry/catalogue.ts): seconds, or a count of things. */
   gauge(name: string, value: number, dimensions: Readonly<Record<string, string>>): void {
-    this.#publish(name, MetricUnit.Seconds, value, dimensions);
+    this.#publish(name, MetricUnit[unitOf(name)], value, dimensions);
   }
 
   #publish(

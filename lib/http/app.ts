@@ -18,6 +18,7 @@ import {
   signUrls,
   validateConditions,
 } from '../signing/index.ts';
+import { isDenialReason, isServerErrorReason } from '../telemetry/catalogue.ts';
 import type { Log } from '../telemetry/ports.ts';
 import { openApiDocument } from './openapi.ts';
 import { HttpProblem, problemOf } from './problems.ts';
@@ -89,9 +90,9 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       deps.log.info('request aborted by the client', { requestId: c.get('requestId') });
     }
     const problem = problemOf(error instanceof ClientAbortError ? error.problem : error);
-    if (problem.status === 401 || problem.status === 403 || problem.status === 422) {
-      deps.metrics.count('Denials', 1, { reason: problem.type });
-    }
+    // Reasons are the problem types, a fixed list (lib/telemetry/catalogue.ts): never the caller or the URL.
+    if (isDenialReason(problem.type)) deps.metrics.count('Denials', 1, { reason: problem.type });
+    if (isServerErrorReason(problem.type)) deps.metrics.count('ServerErrors', 1, { reason: problem.type });
     if (problem.status >= 500) {
       deps.log.error('request failed', {
         requestId: c.get('requestId'),

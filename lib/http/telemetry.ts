@@ -1,12 +1,7 @@
-import type { Metrics } from '../telemetry/ports.ts';
+import type { ApiMetricName, CatalogueMetrics } from '../telemetry/catalogue.ts';
 
-/** Every metric the API raises. */
-export type MetricName =
-  | 'SignaturesIssued'
-  | 'Denials'
-  | 'KeyRingRefreshes'
-  | 'KeyRingRefreshFailures'
-  | 'KeyRingStaleServes';
+/** Every metric the API raises: the catalogue's `signet-api` metrics (lib/telemetry/catalogue.ts). */
+export type MetricName = ApiMetricName;
 
-/** The API's counters (the telemetry port, with the API's metric names). */
-export type ApiMetrics = Metrics<MetricName>;
+/** The API's counters (the telemetry port, typed by the catalogue: each name takes exactly its dimensions). */
+export type ApiMetrics = CatalogueMetrics<MetricName>;

@@ -12,6 +12,7 @@ import { checkInvariants, type Violation } from './invariants.ts';
 import type { GeneratedKeyPair } from './keygen.ts';
 import { keyGroupNameFor } from './names.ts';
 import { PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
+import { MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
 import { type KeyGroupRegistry, RegistryQuotaError } from './registry.ts';
 import { type ConflictAttempt, findKeyGroup, retryOnConflict } from './retry.ts';
 import type { RotationState } from './state.ts';
@@ -270,6 +271,15 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     if (metrics.gauge !== undefined) metrics.gauge('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
     else metrics.count('ActiveKeyAgeSeconds', activeKeyAgeSeconds, dimensions);
   }
+  // The account's public keys against the quota the planner uses, for PublicKeyQuotaAlarm
+  // (docs/operators.md, "Alarms and runbooks"): account-wide, so no profile dimension.
+  if (metrics.gauge !== undefined) {
+    metrics.gauge('AccountPublicKeys', final.publicKeys.length, {});
+    metrics.gauge('AccountPublicKeyQuota', MAX_PUBLIC_KEYS_PER_ACCOUNT, {});
+  } else {
+    metrics.count('AccountPublicKeys', final.publicKeys.length, {});
+    metrics.count('AccountPublicKeyQuota', MAX_PUBLIC_KEYS_PER_ACCOUNT, {});
+  }
   // What falls due next is read from the state this run left, so a run that acted still says it.
   const after = planRotation(stateOf(options, final, now));
   const nextAt = after.kind === 'none' ? after.nextAt : action.kind === 'none' ? action.nextAt : undefined;
@@ -351,8 +361,11 @@ async function canaryHold(
     now,
     probe: options.canary ?? fetchCanaryProbe,
   });
-  if (verdict.ok) return undefined;
   const dimensions = { profile: options.profileName };
+  if (verdict.ok) {
+    (options.metrics ?? noMetrics).count('RotationCanaryPasses', 1, dimensions);
+    return undefined;
+  }
   (options.log ?? silentLog).error('rotation canary failed: activation held', {
     ...dimensions,
     keyId: action.keyId,
