@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { STAGE } from '../rotation/names.ts';
 import { validateRotationTimings } from '../rotation/timings.ts';
 import { describeCookies } from '../signing/cookies.ts';
 
@@ -167,6 +168,15 @@ export const awsSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
+    /**
+     * The deployment stage (`dev`, `prod`, `local` for the sandbox): key groups are named
+     * `signet-<stage>-<profile>` so that stages share an account (docs/design.md, "Contracts").
+     * Packaging sets it from the serverless stage; without it, groups keep the name `signet-<profile>`.
+     */
+    stage: z
+      .string()
+      .regex(STAGE, 'Expected a stage of lowercase letters, digits and dashes (at most 32)')
+      .optional(),
     defaultProfile: z.string().optional(),
     aws: awsSchema.optional(),
     auth: authSchema.default({ trustGatewayClaims: false, gatewayArrayClaims: [] }),
@@ -244,12 +254,20 @@ export const configSchema = z
         });
       }
     }
+  })
+  // Each profile carries the config's stage: the rotator names its key group with it.
+  .transform((config) => {
+    const { stage } = config;
+    if (stage === undefined) return config;
+    const profiles: Record<string, z.output<typeof profileSchema> & { readonly stage?: string }> = {};
+    for (const [name, profile] of Object.entries(config.profiles)) profiles[name] = { ...profile, stage };
+    return { ...config, profiles };
   });
 
 /** The whole configuration, parsed and defaulted. */
 export type Config = z.output<typeof configSchema>;
-/** One signing profile. */
-export type Profile = z.output<typeof profileSchema>;
+/** One signing profile, with the config's `stage` when it names one. */
+export type Profile = z.output<typeof profileSchema> & { readonly stage?: string };
 /** One access grant. */
 export type Grant = z.output<typeof grantSchema>;
 /** Authentication settings. */

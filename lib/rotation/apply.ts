@@ -276,7 +276,7 @@ async function register(
       callerReference: callerReferenceFor(fingerprint),
       encodedKey: publicKeyPem(signing.publicKey),
       // Names the ring: the profile name alone does not tell two stages' keys apart (docs/design.md, "Contracts").
-      comment: publicKeyCommentFor(context.profile.keyRing.secretId),
+      comment: publicKeyCommentFor(context.profile.keyRing.secretId, context.profile.stage),
     });
     keyId = created.id;
   }
@@ -299,7 +299,7 @@ async function ensureInGroup(
 ): Promise<RegisteredKeyGroup> {
   let target = group;
   if (target === undefined) {
-    const name = keyGroupNameFor(context.profileName);
+    const name = keyGroupNameFor(context.profileName, context.profile.stage);
     try {
       const created = await context.registry.createKeyGroup(name, [keyId]);
       context.onCommit({ transition: `create-key-group:${created.id}`, step: 'trust', keyId });
@@ -315,7 +315,7 @@ async function ensureInGroup(
       if (!target.items.some((id) => ids.has(id))) {
         throw new RotationError(
           'ERR_ROTATION_KEY_GROUP_NOT_OURS',
-          keyGroupNotOursMessage(context.profileName, target.id),
+          keyGroupNotOursMessage(context.profileName, target.id, target.name),
           { cause: error },
         );
       }

@@ -6,7 +6,7 @@ import { type TeardownResult, tearDownProfile } from './teardown.ts';
 export interface BootstrapProperties {
   /** The profile to bootstrap. */
   readonly Profile: string;
-  /** Adopt this existing key group instead of creating `signet-<profile>`. */
+  /** Adopt this existing key group instead of creating `signet-<stage>-<profile>` (docs/design.md, "Contracts"). */
   readonly AdoptKeyGroupId?: string;
   /**
    * `'true'`: Delete removes the key group (when Signet created it) and Signet's public keys, and

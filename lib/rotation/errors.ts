@@ -6,7 +6,7 @@ export type RotationErrorCode =
   | 'ERR_ROTATION_KEY_MISMATCH'
   | 'ERR_ROTATION_STATE_CHANGED'
   | 'ERR_ROTATION_RETRIES_EXHAUSTED'
-  /** The key group named `signet-<profile>` appeared during the run and holds none of the ring's keys. */
+  /** The key group named `signet-<stage>-<profile>` appeared during the run and holds none of the ring's keys. */
   | 'ERR_ROTATION_KEY_GROUP_NOT_OURS'
   | 'ERR_REVOKE_NO_RING'
   | 'ERR_REVOKE_UNKNOWN_KEY';

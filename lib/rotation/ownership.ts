@@ -1,6 +1,6 @@
 import type { HistoryEntry, KeyRing } from '../keys/ring.ts';
 import { parseVerifyingKey } from '../signing/index.ts';
-import { isSignetKeyNameOf, keyGroupNameFor, ringTagFor, ringTagOf } from './names.ts';
+import { isSignetKeyNameOf, ringTagFor, ringTagOf } from './names.ts';
 import type { ListedKeyGroup, RegisteredKeyGroup, RegisteredPublicKey } from './registry.ts';
 import type { RotationState } from './state.ts';
 import { removalDelaySeconds } from './timings.ts';
@@ -10,8 +10,8 @@ import { removalDelaySeconds } from './timings.ts';
 // another stage's keys by a rule of its own.
 
 /**
- * Whether `state.group` was found only by its name `signet-<profile>`: neither the ring nor the
- * config nor the bootstrap's `adoptKeyGroupId` names a group.
+ * Whether `state.group` was found only by its name (`signet-<stage>-<profile>`, or the older
+ * `signet-<profile>`): neither the ring nor the config nor the bootstrap's `adoptKeyGroupId` names a group.
  */
 export function groupFoundByName(state: RotationState): boolean {
   return (
@@ -43,23 +43,40 @@ export function holdsRingKey(
 }
 
 /**
- * The key group this ring works with: the one the ring or the config names, or the one the
- * bootstrap was told to adopt; a group found only by name counts only when it holds one of the
- * ring's keys. Names carry the profile, not the stage, so `signet-media` may be another stage's
- * group; joining it would make each stage's rotator delete the other's keys.
+ * Whether a group found by name is this ring's: it holds one of the ring's keys
+ * ({@link holdsRingKey}), or a public key whose comment names this ring (a ring written again
+ * after its group was made: the comment is the ownership rule that survives it).
  */
-export function ownKeyGroup(state: RotationState): RegisteredKeyGroup | undefined {
-  const { group, ring, publicKeys } = state;
-  if (group === undefined || !groupFoundByName(state)) return group;
-  return ring !== undefined && holdsRingKey(group, ring, publicKeys) ? group : undefined;
+export function holdsOwnKey(
+  group: Pick<ListedKeyGroup, 'items'>,
+  state: Pick<RotationState, 'ring' | 'publicKeys' | 'profile'>,
+): boolean {
+  const { ring, publicKeys, profile } = state;
+  if (ring !== undefined && holdsRingKey(group, ring, publicKeys)) return true;
+  const tag = ringTagFor(profile.keyRing.secretId);
+  const registered = new Map(publicKeys.map((key) => [key.id, key]));
+  return group.items.some((id) => ringTagOf(registered.get(id)?.comment) === tag);
 }
 
-/** Why a run will not join the key group named `signet-<profile>`, and what the operator can do. */
-export function keyGroupNotOursMessage(profileName: string, groupId: string): string {
+/**
+ * The key group this ring works with: the one the ring or the config names, or the one the
+ * bootstrap was told to adopt; a group found only by name counts only when it holds one of the
+ * ring's keys ({@link holdsOwnKey}). Another stage or stack may use the same name (`signet-<profile>`
+ * from before names carried the stage, or the same stage and profile in another stack); joining it
+ * would make each rotator delete the other's keys.
+ */
+export function ownKeyGroup(state: RotationState): RegisteredKeyGroup | undefined {
+  const { group } = state;
+  if (group === undefined || !groupFoundByName(state)) return group;
+  return holdsOwnKey(group, state) ? group : undefined;
+}
+
+/** Why a run will not join the key group it found by name, and what the operator can do. */
+export function keyGroupNotOursMessage(profileName: string, groupId: string, groupName: string): string {
   return (
-    `a key group named ${keyGroupNameFor(profileName)} already exists and holds none of this ring's keys: ` +
-    `another stage or stack uses this profile name; set profiles.${profileName}.keyGroupId to adopt it ` +
-    `deliberately, or use a different profile name (its id is ${groupId}).`
+    `a key group named ${groupName} already exists and holds none of this ring's keys: ` +
+    `another stage or stack uses this name; set profiles.${profileName}.keyGroupId to adopt it ` +
+    `deliberately, or use a different profile name or stage (its id is ${groupId}).`
   );
 }
 

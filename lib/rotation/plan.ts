@@ -18,7 +18,12 @@ import {
   keyGroupNotOursMessage,
   ownKeyGroup,
 } from './ownership.ts';
-import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
+import {
+  countAccountKeys,
+  describeAccountKeys,
+  MAX_KEYS_PER_GROUP,
+  MAX_PUBLIC_KEYS_PER_ACCOUNT,
+} from './quotas.ts';
 import type { RegisteredKeyGroup } from './registry.ts';
 import type { RotationState } from './state.ts';
 
@@ -29,7 +34,7 @@ function namesakeNotOurs(state: RotationState): RotationAction | undefined {
   return {
     kind: 'blocked',
     reason: 'key-group-not-ours',
-    message: keyGroupNotOursMessage(profileName, group.id),
+    message: keyGroupNotOursMessage(profileName, group.id, group.name),
   };
 }
 
@@ -58,8 +63,8 @@ export type BlockedReason =
   | 'active-key-not-in-group'
   | 'quota-exceeded'
   /**
-   * A key group named `signet-<profile>` exists, was not named by the ring or the config, and holds
-   * none of this ring's keys: another stage's or stack's. Never joined silently.
+   * A key group named `signet-<stage>-<profile>` exists, was not named by the ring or the config,
+   * and holds none of this ring's keys: another stack's. Never joined silently.
    */
   | 'key-group-not-ours'
   /** The canary object, fetched through the distribution with a URL the pending key signed, did not answer 200. */
@@ -137,7 +142,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
   const groupFull = group !== undefined && group.items.length >= MAX_KEYS_PER_GROUP;
 
   if (ring === undefined) {
-    if (accountFull) return accountFullAction(publicKeys.length);
+    if (accountFull) return accountFullAction(state);
     if (groupFull) return groupFullAction(group, state);
     return { kind: 'bootstrap' };
   }
@@ -173,7 +178,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
       if (!inGroup.has(existing.id) && groupFull) return groupFullAction(group, state);
       return { kind: 'adopt-orphan', keyId: existing.id, keyFingerprint: pending.fingerprint };
     }
-    if (accountFull) return accountFullAction(publicKeys.length);
+    if (accountFull) return accountFullAction(state);
     if (groupFull) return groupFullAction(group, state);
     return { kind: 'register-pending', keyFingerprint: pending.fingerprint, publicKeyName };
   }
@@ -244,7 +249,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
     const due = introduceAt === undefined || introduceAt.getTime() <= now.getTime();
     if (due || options.forceIntroduce === true) {
       if (groupFull) return groupFullAction(group, state);
-      if (accountFull) return accountFullAction(publicKeys.length);
+      if (accountFull) return accountFullAction(state);
       return {
         kind: 'introduce',
         reason: active === undefined ? 'no-active-key' : due ? 'due' : 'requested',
@@ -351,12 +356,30 @@ const FIELD_NAMES = {
   clockSkew: 'rotation.clockSkew',
 } as const;
 
-function accountFullAction(count: number): RotationAction {
+function accountFullAction(state: RotationState): RotationAction {
   return {
     kind: 'blocked',
     reason: 'account-full',
-    message: `The account holds ${count} public keys, CloudFront's default maximum of ${MAX_PUBLIC_KEYS_PER_ACCOUNT}; delete one or raise the quota.`,
+    message:
+      `The account holds ${accountKeysSummary(state)}, CloudFront's default maximum (shared by every stage and profile); ` +
+      'delete one or raise the quota.',
   };
+}
+
+/**
+ * `9 of 10 public keys: dev 4, prod 5, other 0`: every public key of the account against the quota,
+ * and which stage holds how many ({@link countAccountKeys}).
+ */
+export function accountKeysSummary(state: RotationState): string {
+  const { ring, profile, publicKeys, keyGroups } = state;
+  const count = countAccountKeys(publicKeys, keyGroups, [
+    {
+      stage: profile.stage,
+      secretId: profile.keyRing.secretId,
+      keyIds: (ring?.keys ?? []).flatMap((key) => (key.id === undefined ? [] : [key.id])),
+    },
+  ]);
+  return `${count.total} of ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys: ${describeAccountKeys(count)}`;
 }
 
 function at(iso: string, plusSeconds: number): Date {

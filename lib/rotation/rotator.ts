@@ -10,10 +10,11 @@ import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import type { GeneratedKeyPair } from './keygen.ts';
-import { keyGroupNameFor } from './names.ts';
-import { PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
+import { keyGroupNameFor, legacyKeyGroupNameFor } from './names.ts';
+import { holdsOwnKey } from './ownership.ts';
+import { accountKeysSummary, PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
 import { MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
-import { type KeyGroupRegistry, RegistryQuotaError } from './registry.ts';
+import { type KeyGroupRegistry, type RegisteredPublicKey, RegistryQuotaError } from './registry.ts';
 import { type ConflictAttempt, findKeyGroup, retryOnConflict } from './retry.ts';
 import type { RotationState } from './state.ts';
 import type { RotationMetrics } from './telemetry.ts';
@@ -30,7 +31,7 @@ export interface RunRotationOptions {
   readonly generateKeyPair?: (algorithm: KeyAlgorithm) => GeneratedKeyPair;
   readonly log?: Log;
   readonly metrics?: RotationMetrics;
-  /** Bootstrap into this existing key group instead of creating `signet-<profile>`. */
+  /** Bootstrap into this existing key group instead of creating `signet-<stage>-<profile>`. */
   readonly adoptKeyGroupId?: string;
   /** Names this run in ring transitions and log lines. Default: a random id. */
   readonly runId?: string;
@@ -152,7 +153,12 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
         await applyAction(action, observed, createApplyContext(options, now, runId, onCommit));
       } catch (error) {
         if (error instanceof RegistryQuotaError) {
-          action = { kind: 'blocked', reason: 'quota-exceeded', message: error.message };
+          const held = accountKeysSummary(stateOf(options, observed, now));
+          action = {
+            kind: 'blocked',
+            reason: 'quota-exceeded',
+            message: `${error.message} The account holds ${held}.`,
+          };
           return;
         }
         if (error instanceof RotationError && error.code === 'ERR_ROTATION_KEY_GROUP_NOT_OURS') {
@@ -383,24 +389,34 @@ async function canaryHold(
 
 /**
  * Reads what planning needs: the ring, the group it names (or the one to adopt, or the one named
- * `signet-<profile>`, which the planner joins only when it holds one of the ring's keys), every key
- * group and every public key. Shared by {@link runRotation} and `revokeKey`, so both plan from the
- * same view.
+ * `signet-<stage>-<profile>`, which the planner joins only when it holds one of the ring's keys), every key
+ * group and every public key. With a stage and no group of the new name, a group of the name it had
+ * before names carried the stage (`signet-<profile>`) is this ring's when it holds one of its keys
+ * (by id, fingerprint or the ring named in a key's comment): adopted, never replaced
+ * (docs/design.md, "Contracts"). Shared by {@link runRotation} and `revokeKey`, so both plan from
+ * the same view.
  */
 export async function observe(
   options: Pick<RunRotationOptions, 'store' | 'registry' | 'profileName' | 'profile' | 'adoptKeyGroupId'>,
 ): Promise<ObservedState> {
   const versioned = await options.store.load();
   const keyGroups = await options.registry.listKeyGroups();
-  const name = keyGroupNameFor(options.profileName);
-  const groupId =
+  const { profileName, profile } = options;
+  const byName = (name: string) => keyGroups.find((candidate) => candidate.name === name);
+  let groupId =
     versioned?.ring.keyGroupId ??
     options.adoptKeyGroupId ??
-    options.profile.keyGroupId ??
-    keyGroups.find((candidate) => candidate.name === name)?.id;
+    profile.keyGroupId ??
+    byName(keyGroupNameFor(profileName, profile.stage))?.id;
+  const legacy = profile.stage === undefined ? undefined : byName(legacyKeyGroupNameFor(profileName));
+  let publicKeys: readonly RegisteredPublicKey[] | undefined;
+  if (groupId === undefined && legacy !== undefined) {
+    publicKeys = await options.registry.listPublicKeys();
+    if (holdsOwnKey(legacy, { ring: versioned?.ring, publicKeys, profile })) groupId = legacy.id;
+  }
   // The list carries no ETag; a Get gives the one an update needs.
   const group = groupId === undefined ? undefined : await findKeyGroup(options.registry, groupId);
-  const publicKeys = await options.registry.listPublicKeys();
+  publicKeys ??= await options.registry.listPublicKeys();
   return { versioned, group, publicKeys, keyGroups };
 }
 

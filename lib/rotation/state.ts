@@ -8,7 +8,7 @@ export interface RotationState {
   readonly ring: KeyRing | undefined;
   /**
    * The key group as CloudFront reports it: the ring's, else the one to adopt (`adoptKeyGroupId`,
-   * `profile.keyGroupId`, or the group named `signet-<profile>`); `undefined` when there is none.
+   * `profile.keyGroupId`, or the group named `signet-<stage>-<profile>`, or `signet-<profile>` from before names carried the stage); `undefined` when there is none.
    * A group found only by its name is this ring's only if it holds one of the ring's keys (see
    * {@link ownKeyGroup}): another stage or stack may use the same profile name.
    */

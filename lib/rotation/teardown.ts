@@ -3,7 +3,7 @@ import type { Profile } from '../config/schema.ts';
 import type { HistoryEntry, KeyRing, RingKey } from '../keys/ring.ts';
 import type { KeyRingStore } from '../keys/store.ts';
 import { type Log, silentLog } from '../telemetry/ports.ts';
-import { isSignetKeyNameOf, keyGroupNameFor } from './names.ts';
+import { isSignetKeyNameOf, keyGroupNameFor, legacyKeyGroupNameFor } from './names.ts';
 import { knownToRing } from './ownership.ts';
 import { type KeyGroupRegistry, type RegisteredKeyGroup, RegistryInUseError } from './registry.ts';
 import { findKeyGroup, retryOnConflict, retryOnStaleETag } from './retry.ts';
@@ -58,7 +58,7 @@ export type TeardownGroupOutcome =
    * it): left in place without this ring's keys.
    */
   | 'adopted-retained'
-  /** The ring never recorded a group, and none named `signet-<profile>` exists. */
+  /** The ring never recorded a group, and none named `signet-<stage>-<profile>` (or `signet-<profile>`) exists. */
   | 'none';
 
 /** What {@link tearDownProfile} did. */
@@ -92,7 +92,7 @@ export function isTornDown(ring: KeyRing): boolean {
  *
  * Which key group Signet created: the ring has no field saying so, so the rule is the one the
  * bootstrap itself follows. The group the teardown looks at is the ring's `keyGroupId` (else, for a
- * bootstrap interrupted before it recorded one, the adopted id or the group named `signet-<profile>`
+ * bootstrap interrupted before it recorded one, the adopted id or the group named `signet-<stage>-<profile>` or `signet-<profile>`
  * if it holds one of the ring's keys: the name carries the profile, not the stage, so a group of that
  * name holding none is another stage's). It is this ring's to delete when it is named
  * `signet-<profile>`, is not the group the bootstrap was told to adopt (`adoptKeyGroupId` or the
@@ -159,9 +159,12 @@ async function attempt(options: TearDownOptions, runId: string, attempts: number
 
   // 1. The key group.
   const groupId = ring.keyGroupId ?? adopted;
+  const { stage } = options.profile;
+  const names = [keyGroupNameFor(profileName, stage), legacyKeyGroupNameFor(profileName)];
   let group =
     groupId === undefined
-      ? await registry.findKeyGroupByName(keyGroupNameFor(profileName))
+      ? ((await registry.findKeyGroupByName(names[0]!)) ??
+        (stage === undefined ? undefined : await registry.findKeyGroupByName(names[1]!)))
       : await findKeyGroup(registry, groupId);
   // Found only by name, a group is this ring's only if it holds one of the ring's keys: otherwise it
   // is another stage's or stack's that happens to share the profile name, and is not touched.
@@ -177,7 +180,7 @@ async function attempt(options: TearDownOptions, runId: string, attempts: number
     outcome = groupId === undefined ? 'none' : 'already-gone';
   } else if (
     group.id !== adopted &&
-    group.name === keyGroupNameFor(profileName) &&
+    names.includes(group.name) &&
     group.items.every((id) => ourIds.has(id))
   ) {
     await deleteGroup(options, group);

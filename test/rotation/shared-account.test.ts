@@ -24,7 +24,7 @@ const DEV_SECRET = 'signet/dev/media/key-ring';
 const PROD_SECRET = 'signet/prod/media/key-ring';
 const NOT_OURS =
   "a key group named signet-media already exists and holds none of this ring's keys: another stage or stack " +
-  'uses this profile name; set profiles.media.keyGroupId to adopt it deliberately, or use a different profile name';
+  'uses this name; set profiles.media.keyGroupId to adopt it deliberately, or use a different profile name or stage';
 
 /** A registry that remembers which keys it created and refuses, as a test failure, to touch any other. */
 class OwnershipGuard {
