@@ -501,6 +501,7 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
         '$context.protocol',
         '$context.responseLength',
         '$context.responseLatency',
+        '$context.integration.requestId', // Lambda's request id (the API's X-Request-Id)
         '$context.integrationStatus',
         '$context.integrationLatency',
         '$context.integrationErrorMessage', // Lambda's invocation error, not the response body
