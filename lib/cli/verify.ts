@@ -85,7 +85,7 @@ export async function verify(args: string[], io: CliIo): Promise<number> {
           status: 'skip',
           detail: 'skipped: there is no signed URL to fetch (the sign step failed).',
         }
-      : await fetchCanary(canary, signed.url, timeoutMs),
+      : await fetchCanary(profileName, canary, signed.url, timeoutMs),
   );
   steps.push(await runDoctor(config, profileName, io));
 
@@ -219,7 +219,12 @@ async function signCanary(
   };
 }
 
-async function fetchCanary(canary: string, signedUrl: string, timeoutMs: number): Promise<VerifyStep> {
+async function fetchCanary(
+  profile: string,
+  canary: string,
+  signedUrl: string,
+  timeoutMs: number,
+): Promise<VerifyStep> {
   const signed = await probe(signedUrl, timeoutMs);
   if (signed.status !== 200) {
     const why =
@@ -228,7 +233,7 @@ async function fetchCanary(canary: string, signedUrl: string, timeoutMs: number)
         : `got ${signed.status}${signed.reason === '' ? '' : ` (${signed.reason})`}`;
     const remedy =
       signed.status === 403
-        ? ' Run "signet doctor" and "signet explain <url> --profile P": the key group, the distribution\'s trusted key groups and propagation are the usual causes.'
+        ? ` Run "signet doctor --profile ${profile}": the key group, the distribution's trusted key groups and propagation are the usual causes.`
         : signed.status === 404
           ? ' The object is missing at the origin: upload it, or point rotation.canary.url at one that exists.'
           : '';
