@@ -76,7 +76,8 @@ function pageHtml(options: DemoPageOptions): string {
 <h1>Signet demo</h1>
 <p>This page uses <a href="signet-client.js"><code>signet-client.js</code></a> against the API at
 <code>${escapeHtml(options.api)}</code>. Add <code>?expiresIn=6</code> to watch the cookies refresh before
-they expire. The guide: <code>docs/frontends.md</code>.</p>
+they expire (<code>&amp;keepFresh=0</code> to see what happens without). The guide:
+<code>docs/frontends.md</code>.</p>
 <ol id="steps">
   <li data-step="token">Development token: <span class="outcome">…</span> <span class="detail"></span></li>
   <li data-step="download">Signed URL for a download link: <span class="outcome">…</span> <span class="detail"></span>
@@ -97,6 +98,7 @@ import { createSignetClient } from './signet-client.js';
 const config = JSON.parse(document.getElementById('config').textContent);
 const params = new URLSearchParams(location.search);
 const expiresIn = params.has('expiresIn') ? Number(params.get('expiresIn')) : undefined;
+const keepFresh = params.get('keepFresh') !== '0';
 const step = (name, outcome, detail) => {
   const item = document.querySelector('[data-step="' + name + '"]');
   item.dataset.outcome = outcome;
@@ -143,8 +145,10 @@ let cookiesOk = false;
 try {
   const session = await client.ensureCookies(config.resource, {
     probe: config.probe,
+    keepFresh,
     ...(expiresIn === undefined ? {} : { expiresIn }),
   });
+  window.signet.first = session;
   cookiesOk = true;
   step('cookies', 'ok', 'sent by the browser (probe ' + session.probeStatus + '); expire ' + session.expiresAt +
     ', refreshed at ' + session.answer.refreshAt);

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { close, listen } from '../../infra/local/http.ts';
+import { type LocalService, startLocalService } from '../../infra/local/service.ts';
+import { silentLog } from '../../lib/telemetry/ports.ts';
+import { findChromium, launchChromium, NO_BROWSER_LINE, type TestBrowser } from '../support/browser.ts';
+import { tempDir } from '../support/cli.ts';
+
+// Issue 14: what a frontend developer sees in a real browser (Debian's Chromium, driven through
+// playwright-core; nothing downloaded), against `npm start`'s service and its demo page. Outcomes a
+// page cares about are asserted (the object loads, or the client says why not), not how a given
+// Chromium version words its console messages. Without Chromium the suite is one passing test that
+// prints one line saying how to install it.
+
+const executable = findChromium();
+const CLIENT_SOURCE = readFileSync(new URL('../../client/signet-client.js', import.meta.url), 'utf8');
+
+if (executable === undefined) {
+  describe('frontends in a real browser', () => {
+    it('need Chromium, which is not installed here', () => {
+      process.stderr.write(`${NO_BROWSER_LINE}\n`);
+      expect(findChromium()).toBeUndefined();
+    });
+  });
+} else {
+  const chromiumPath = executable;
+  let browser: TestBrowser;
+  let service: LocalService;
+  let edge: string;
+
+  beforeAll(async () => {
+    browser = await launchChromium(chromiumPath);
+    process.stderr.write(`Browser tests: Chromium ${browser.version} (${chromiumPath})\n`);
+    service = await startLocalService({
+      stateDir: tempDir(),
+      portBase: 0,
+      edgePropagationMs: 0,
+      log: silentLog,
+    });
+    edge = service.endpoints.edge;
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+  });
+
+  /** The outcome of each of the demo page's steps, once `steps` have one. */
+  async function outcomes(
+    page: Page,
+    steps: string[],
+  ): Promise<Record<string, { outcome: string; detail: string }>> {
+    for (const step of steps)
+      await page.waitForSelector(`[data-step="${step}"][data-outcome]`, { timeout: 15_000 });
+    return page.$$eval('#steps li', (items) =>
+      Object.fromEntries(
+        items.map((item) => [
+          (item as HTMLElement).dataset.step!,
+          {
+            outcome: (item as HTMLElement).dataset.outcome ?? 'pending',
+            detail: item.querySelector('.detail')?.textContent ?? '',
+          },
+        ]),
+      ),
+    );
+  }
+
+  describe('frontends in Chromium: npm start over HTTP on 127.0.0.1 (one site)', () => {
+    it('demo page: a download link signed for an allowed origin opens the object; unsigned, the edge says 403', async () => {
+      await browser.context.clearCookies();
+      const page = await browser.context.newPage();
+      await page.goto(`${service.endpoints.api}/demo/`);
+      const steps = await outcomes(page, ['token', 'download']);
+      expect(steps.token!.outcome).toBe('ok');
+      expect(steps.download).toMatchObject({ outcome: 'ok' });
+      const href = await page.getAttribute('#download', 'href');
+      expect(href).toMatch(/\/private\/hello\.txt\?Expires=\d+&Signature=.+&Key-Pair-Id=/);
+      // Clicking the link as a user would: the browser follows it (a cross-origin `download`
+      // attribute is ignored), and the edge answers the signed URL.
+      const answered = page.waitForResponse((r) => r.url().startsWith(`${edge}/private/hello.txt`));
+      await page.click('#download');
+      const response = await answered;
+      expect(response.status()).toBe(200);
+      expect(await response.text()).toBe('Hello from behind a CloudFront signature.\n');
+      // The demo page also set cookies; without them (and without a signature) the edge refuses.
+      await browser.context.clearCookies();
+      const unsigned = await page.goto(`${edge}/private/hello.txt`);
+      expect(unsigned?.status()).toBe(403);
+      expect(await unsigned?.text()).toContain('<Code>MissingKey</Code>');
+      await page.close();
+    });
+
+    it('demo page: cookies sent (probe), the image by <img>, and fetch() with credentials and CORS all succeed', async () => {
+      await browser.context.clearCookies();
+      const page = await browser.context.newPage();
+      await page.goto(`${service.endpoints.api}/demo/`);
+      const steps = await outcomes(page, ['cookies', 'image', 'fetch']);
+      expect(steps.cookies).toMatchObject({ outcome: 'ok' });
+      expect(steps.cookies!.detail).toContain('probe 200');
+      expect(steps.image).toMatchObject({ outcome: 'ok', detail: 'loaded, 240×120' });
+      expect(steps.fetch).toMatchObject({ outcome: 'ok' });
+      expect(steps.fetch!.detail).toBe('200 Hello from behind a CloudFront signature.\n');
+      // The cookies are session cookies (no expiry of their own), HttpOnly and Secure.
+      const cookies = (await browser.context.cookies(edge)).filter((c) => c.name.startsWith('CloudFront-'));
+      expect(cookies.length).toBeGreaterThanOrEqual(3);
+      for (const cookie of cookies)
+        expect(cookie).toMatchObject({ expires: -1, httpOnly: true, secure: true });
+      // A page's fetch() of a signed URL (no cookies needed) reads the object too.
+      await browser.context.clearCookies();
+      const read = await page.evaluate(async (url) => {
+        const { signet } = window as unknown as {
+          signet: { client: { signUrl(url: string): Promise<{ url: string }> } };
+        };
+        const signed = await signet.client.signUrl(url);
+        const response = await fetch(signed.url);
+        return { status: response.status, body: await response.text() };
+      }, `${edge}/private/hello.txt`);
+      expect(read).toEqual({ status: 200, body: 'Hello from behind a CloudFront signature.\n' });
+      await page.close();
+    });
+
+    it('a page from an origin the profile does not allow: the client reports it, the API refuses it, nothing is signed', async () => {
+      const pageServer = await servePage(
+        `<!doctype html><script type="module">
+          import { createSignetClient } from './signet-client.js';
+          const client = createSignetClient({ api: ${JSON.stringify(service.endpoints.api)}, token: 'any' });
+          window.result = client.signUrl(${JSON.stringify(`${edge}/private/hello.txt`)}).then(
+            (signed) => ({ ok: true, url: signed.url }),
+            (error) => ({ ok: false, code: error.code, message: error.message }));
+        </script>`,
+      );
+      try {
+        const page = await browser.context.newPage();
+        await page.goto(pageServer.url);
+        const result = await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result);
+        expect(result).toMatchObject({ ok: false, code: 'api-unreachable' });
+        expect((result as { message: string }).message).toContain('cors.origins');
+        // What the browser hid from the page: the API's preflight answer carries no CORS grant, and
+        // the request itself is refused as origin-not-allowed.
+        const preflight = await fetch(`${service.endpoints.api}/v1/signed-urls`, {
+          method: 'OPTIONS',
+          headers: { origin: pageServer.url, 'access-control-request-method': 'POST' },
+        });
+        expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+        const token = await service.issuer.issue({ sub: 'demo', scope: ['demo:read'] });
+        const refused = await fetch(`${service.endpoints.api}/v1/signed-urls`, {
+          method: 'POST',
+          headers: {
+            origin: pageServer.url,
+            'content-type': 'application/json',
+            authorization: `Bearer ${token}`,
+          },
+          body: JSON.stringify({ url: `${edge}/private/hello.txt` }),
+        });
+        expect(refused.status).toBe(403);
+        expect(await refused.json()).toMatchObject({ type: '/problems/origin-not-allowed' });
+        await page.close();
+      } finally {
+        await pageServer.close();
+      }
+    });
+
+    it('cookies across their expiry: without refresh the edge refuses the stale cookie; the client refreshes first and every request passes', async () => {
+      // Without refresh (keepFresh=0): the session cookie outlives its 4 s policy and the edge refuses it.
+      await browser.context.clearCookies();
+      const stale = await browser.context.newPage();
+      await stale.goto(`${service.endpoints.api}/demo/?expiresIn=4&keepFresh=0`);
+      expect((await outcomes(stale, ['cookies', 'fetch'])).fetch!.outcome).toBe('ok');
+      const afterExpiry = await stale.evaluate(async (url) => {
+        const { signet } = window as unknown as { signet: { first: { answer: { expires: number } } } };
+        await new Promise((done) => setTimeout(done, signet.first.answer.expires * 1000 + 1500 - Date.now()));
+        return fetch(url, { credentials: 'include', cache: 'no-store' }).then(
+          (r) => r.status,
+          () => 'blocked',
+        );
+      }, `${edge}/private/hello.txt`);
+      expect(afterExpiry).not.toBe(200);
+      await stale.close();
+
+      // With the client's refresh (the default): new cookies arrive before the policy expires.
+      await browser.context.clearCookies();
+      const fresh = await browser.context.newPage();
+      await fresh.goto(`${service.endpoints.api}/demo/?expiresIn=4`);
+      expect((await outcomes(fresh, ['cookies', 'fetch'])).fetch!.outcome).toBe('ok');
+      const refresh = await outcomes(fresh, ['refresh']);
+      expect(refresh.refresh!.outcome).toBe('ok');
+      const result = await fresh.evaluate(async (url) => {
+        const { signet } = window as unknown as {
+          signet: { first: { answer: { expires: number } } };
+        };
+        const first = signet.first.answer.expires;
+        await new Promise((done) => setTimeout(done, first * 1000 + 1500 - Date.now()));
+        const response = await fetch(url, { credentials: 'include', cache: 'no-store' });
+        return { status: response.status, pastFirstExpiry: Date.now() / 1000 > first };
+      }, `${edge}/private/hello.txt`);
+      expect(result).toEqual({ status: 200, pastFirstExpiry: true });
+      await fresh.close();
+    });
+  });
+}
+
+/** Serves one page (and the client module beside it) from an origin of its own on 127.0.0.1. */
+async function servePage(html: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    if (request.url === '/signet-client.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' });
+      response.end(CLIENT_SOURCE);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(html);
+  });
+  const url = await listen(server, 0, 'test page');
+  return { url, close: () => close(server) };
+}
