@@ -27,7 +27,7 @@ SIGNET_API_KEY (sent as x-api-key); it must be granted the canary URL. It is nev
 is the signed URL.
 
 Options:
-  --api URL           the signing API's base URL (the stack's ApiUrl output, or the custom domain)
+  --api URL           the signing API's base URL (the stack's HttpApiUrl output, or the custom domain)
   --profile P         the profile (default: the config's defaultProfile, or its only profile)
   --url CANARY        the canary object's URL, in place of rotation.canary.url
   --timeout SECONDS   how long each request may take (default 10)
@@ -118,7 +118,7 @@ async function checkHealth(api: string, profile: string, timeoutMs: number): Pro
     return {
       step: 'health',
       status: 'fail',
-      detail: `Expected GET ${where} to answer; ${unreachable(error)}. Check --api (the stack's ApiUrl output).`,
+      detail: `Expected GET ${where} to answer; ${unreachable(error)}. Check --api (the stack's HttpApiUrl output).`,
     };
   }
   const body = await jsonOf(response);
@@ -312,7 +312,7 @@ async function runDoctor(config: Config, profile: string, io: CliIo): Promise<Ve
 function apiOption(value: string | undefined): string {
   if (value === undefined) {
     throw new UsageError(
-      'Expected --api URL: the signing API to verify (the stack\'s ApiUrl output, or http://127.0.0.1:4603 for "npm start").',
+      'Expected --api URL: the signing API to verify (the stack\'s HttpApiUrl output, or http://127.0.0.1:4603 for "npm start").',
     );
   }
   let url: URL;
