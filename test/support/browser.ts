@@ -5,16 +5,18 @@ import { type BrowserContext, chromium } from 'playwright-core';
 
 /**
  * The system Chromium the browser tests drive (Debian's `chromium` package), or undefined when none
- * is installed. `SIGNET_CHROMIUM` names another binary. Nothing is ever downloaded.
+ * is installed. `SIGNET_CHROMIUM` names another binary (and only it is tried: `SIGNET_CHROMIUM=none`
+ * runs the suite as on a machine without a browser). Nothing is ever downloaded.
  */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.SIGNET_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
+  const named = process.env.SIGNET_CHROMIUM;
+  const candidates = named === undefined ? ['/usr/bin/chromium', '/usr/bin/chromium-browser'] : [named];
+  return candidates.find((path) => path !== '' && existsSync(path));
 }
 
 /** The one line `npm test` prints when there is no browser. */
 export const NO_BROWSER_LINE =
-  'Browser tests (test/browser) skipped: no Chromium found at /usr/bin/chromium (install it: sudo apt-get install chromium, or set SIGNET_CHROMIUM).';
+  'Browser tests (test/browser) skipped: no Chromium found (install it: sudo apt-get install chromium; or set SIGNET_CHROMIUM to its path).';
 
 /** The flags every browser test launches Chromium with: headless, no sandbox (CI runs as root), quiet. */
 export const CHROMIUM_FLAGS = [
