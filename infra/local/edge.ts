@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { extname, join, resolve, sep } from 'node:path';
 import { pathPatternMatches } from '../../lib/doctor/distribution.ts';
 import {
@@ -10,6 +11,7 @@ import {
   type VerifyingKey,
   verifyRequest,
 } from '../../lib/signing/index.ts';
+import type { CorsView } from './cloudfront-api/response-headers-policy.ts';
 import type {
   CacheBehaviorView,
   CloudFrontSnapshot,
@@ -52,6 +54,11 @@ export interface EdgeOptions {
    * fall to the default behaviour, which is why the default behaviour should require signatures.
    */
   readonly pathMatching?: 'decoded' | 'raw';
+  /**
+   * The scheme viewers use to reach this edge (`https` when it listens with TLS): the scheme of the
+   * URL a signature is judged against, as CloudFront judges `https://…` for an HTTPS request.
+   */
+  readonly scheme?: 'http' | 'https';
 }
 
 /** A local CloudFront edge: serves origins and enforces signed URLs and cookies. */
@@ -78,7 +85,15 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * Creates an edge. Which distribution a request reaches: the one whose DomainName or alias equals the
- * `Host` header, else, on loopback where no Host matches, the first enabled distribution.
+ * `Host` header (its port ignored), else, on loopback where no Host matches, the first enabled
+ * distribution.
+ *
+ * The URL a signature is judged against: a distribution reached by name is judged as CloudFront
+ * would see the request on its standard port, `https://media.example.com/x` for a request to
+ * `media.example.com:4602` (the port is the stand-in's, real CloudFront listens on 443 and 80 only),
+ * so a URL signed for the profile's domain verifies however the viewer was pointed at this edge
+ * (`curl --resolve`, `--connect-to`, a browser's host-resolver rule). Reached by the loopback
+ * fallback, the Host is kept whole, port included, as the demo profile signs `127.0.0.1:4602` URLs.
  */
 export function createEdge(options: EdgeOptions): Edge {
   const delay = options.propagationDelayMs ?? 0;
@@ -134,7 +149,8 @@ export function createEdge(options: EdgeOptions): Edge {
   }
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const method = request.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS') {
       sendError(
         response,
         403,
@@ -145,8 +161,9 @@ export function createEdge(options: EdgeOptions): Edge {
     }
     const snapshot = effective();
     const host = (request.headers.host ?? '127.0.0.1').toLowerCase();
-    const distribution = distributionFor(snapshot, host);
-    if (distribution === undefined) {
+    const found = distributionFor(snapshot, host);
+    const distribution = found?.distribution;
+    if (found === undefined || distribution === undefined) {
       sendError(response, 403, 'BadRequest', `No distribution serves the host ${host}.`);
       return;
     }
@@ -158,9 +175,30 @@ export function createEdge(options: EdgeOptions): Edge {
       return;
     }
     const behavior = behaviorFor(distribution, options.pathMatching === 'raw' ? rawPath : key);
+    // OPTIONS reaches the distribution only where the behaviour allows it (AllowedMethods).
+    if (method === 'OPTIONS' && !behavior.allowedMethods.includes('OPTIONS')) {
+      sendError(
+        response,
+        403,
+        'MethodNotAllowed',
+        'This distribution is not configured to allow the HTTP request method that was used for this request.',
+      );
+      return;
+    }
+    const policyId = behavior.responseHeadersPolicyId;
+    const cors = policyId === undefined ? undefined : snapshot.responseHeadersPolicies.get(policyId)?.cors;
+    if (cors !== undefined) {
+      if (method === 'OPTIONS' && isPreflight(request)) {
+        sendPreflight(request, response, cors);
+        return;
+      }
+      for (const [name, value] of Object.entries(corsResponseHeaders(request, cors))) {
+        response.setHeader(name, value);
+      }
+    }
     if (behavior.trustedKeyGroups.length > 0) {
       const verdict = verifyRequest({
-        url: `http://${host}${request.url ?? '/'}`,
+        url: `${options.scheme ?? 'http'}://${found.byName ? bareHost(host) : host}${request.url ?? '/'}`,
         cookie: request.headers.cookie,
         clientIp: clientIpOf(request, options.trustForwardedFor ?? false),
         now: Math.floor(now() / 1000),
@@ -181,6 +219,11 @@ export function createEdge(options: EdgeOptions): Edge {
       );
       return;
     }
+    if (method === 'OPTIONS') {
+      // What an S3 origin without a CORS configuration answers to OPTIONS.
+      sendError(response, 403, 'CORSResponse', 'CORS is not enabled for this bucket.');
+      return;
+    }
     await sendObject(request, response, originFolder(origin), origin.originPath, key);
   }
 
@@ -188,29 +231,49 @@ export function createEdge(options: EdgeOptions): Edge {
 }
 
 /** Options of {@link startEdge}. */
-export interface StartEdgeOptions extends EdgeOptions {
+export interface StartEdgeOptions extends Omit<EdgeOptions, 'scheme'> {
   readonly port?: number;
+  /** Listen with TLS (HTTPS only) with this certificate and key, PEM. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
-/** Starts an edge on 127.0.0.1. */
+/** Starts an edge on 127.0.0.1 (HTTPS when `tls` is given). */
 export async function startEdge(
   options: StartEdgeOptions,
 ): Promise<{ url: string; edge: Edge; close(): Promise<void> }> {
-  const edge = createEdge(options);
-  const server = createServer((request, response) => {
+  const edge = createEdge({ ...options, scheme: options.tls === undefined ? 'http' : 'https' });
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     void edge.handle(request, response);
-  });
+  };
+  const server: Server =
+    options.tls === undefined
+      ? createServer(handler)
+      : (createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handler) as unknown as Server);
   const url = await listen(server, options.port ?? 0, 'CloudFront edge stand-in');
-  return { url, edge, close: () => close(server) };
+  return {
+    url: options.tls === undefined ? url : url.replace(/^http:/, 'https:'),
+    edge,
+    close: () => close(server),
+  };
 }
 
-function distributionFor(snapshot: CloudFrontSnapshot, host: string): DistributionSnapshot | undefined {
+/** The distribution for a `Host`, and whether it was found by name (not by the loopback fallback). */
+function distributionFor(
+  snapshot: CloudFrontSnapshot,
+  host: string,
+): { distribution: DistributionSnapshot | undefined; byName: boolean } | undefined {
   const enabled = [...snapshot.distributions.values()].filter((d) => d.enabled);
-  const bare = host.replace(/:\d+$/, '');
-  return (
-    enabled.find((d) => d.domainName === bare || aliasesOf(d).includes(bare)) ??
-    (/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(bare) ? enabled[0] : undefined)
-  );
+  const bare = bareHost(host);
+  const named = enabled.find((d) => d.domainName === bare || aliasesOf(d).includes(bare));
+  if (named !== undefined) return { distribution: named, byName: true };
+  if (/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(bare))
+    return { distribution: enabled[0], byName: false };
+  return undefined;
+}
+
+/** A Host header without its port. */
+function bareHost(host: string): string {
+  return host.replace(/:\d+$/, '');
 }
 
 function aliasesOf(distribution: DistributionSnapshot): string[] {
@@ -232,6 +295,69 @@ function behaviorFor(distribution: DistributionSnapshot, path: string): CacheBeh
   }
   // The config parser guarantees a default behaviour; this is never reached.
   return distribution.behaviors[distribution.behaviors.length - 1]!;
+}
+
+/** A CORS preflight: OPTIONS with `Origin` and `Access-Control-Request-Method`. */
+function isPreflight(request: IncomingMessage): boolean {
+  return (
+    request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined
+  );
+}
+
+/**
+ * The CORS headers a response headers policy adds to the answer to a CORS request (one with an
+ * `Origin` header), as the CloudFront Developer Guide's "Understand response headers policies"
+ * describes: `Access-Control-Allow-Origin` only for an origin in the policy's list (an origin not
+ * in it gets no CORS headers at all, so the browser blocks the read), `Access-Control-Allow-Credentials`
+ * when the policy says so, `Access-Control-Expose-Headers` when it lists any.
+ *
+ * UNCONFIRMED for CloudFront, and chosen here: `Vary: Origin` accompanies an origin echoed back (as
+ * the CORS protocol asks of a server whose answer depends on `Origin`); the headers are added to
+ * every answer of the behaviour, CloudFront's own 403s for a missing or refused signature included,
+ * so a page's `fetch()` can read the 403 rather than see an opaque network error; the policy's
+ * `OriginOverride` makes no difference here, as the stand-in's origins never send CORS headers.
+ */
+export function corsResponseHeaders(request: IncomingMessage, cors: CorsView): Record<string, string> {
+  const origin = request.headers.origin;
+  if (origin === undefined) return {};
+  const any = cors.allowOrigins.includes('*') && !cors.allowCredentials;
+  if (!any && !cors.allowOrigins.includes(origin)) return {};
+  return {
+    'Access-Control-Allow-Origin': any ? '*' : origin,
+    ...(any ? {} : { Vary: 'Origin' }),
+    ...(cors.allowCredentials ? { 'Access-Control-Allow-Credentials': 'true' } : {}),
+    ...(cors.exposeHeaders.length === 0
+      ? {}
+      : { 'Access-Control-Expose-Headers': cors.exposeHeaders.join(', ') }),
+  };
+}
+
+const ALL_METHODS = ['GET', 'POST', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'HEAD'];
+
+/**
+ * The edge's answer to a preflight on a behaviour that allows OPTIONS and has a CORS policy: 200 with
+ * the policy's CORS headers, the preflight-only ones (`Allow-Methods`, `Allow-Headers`, `Max-Age`)
+ * included; an origin not in the list gets the 200 without CORS headers, which the browser refuses.
+ * UNCONFIRMED for CloudFront, and chosen here: the edge answers the preflight itself, before any
+ * signature check (a preflight never carries cookies) and without asking the origin.
+ */
+function sendPreflight(request: IncomingMessage, response: ServerResponse, cors: CorsView): void {
+  const headers: Record<string, string | number> = { ...edgeHeaders('Miss'), 'Content-Length': 0 };
+  const allowed = corsResponseHeaders(request, cors);
+  if (Object.keys(allowed).length > 0) {
+    Object.assign(headers, allowed, {
+      'Access-Control-Allow-Methods': (cors.allowMethods.includes('ALL')
+        ? ALL_METHODS
+        : cors.allowMethods
+      ).join(', '),
+      ...(cors.allowHeaders.length === 0
+        ? {}
+        : { 'Access-Control-Allow-Headers': cors.allowHeaders.join(', ') }),
+      ...(cors.maxAgeSec === undefined ? {} : { 'Access-Control-Max-Age': String(cors.maxAgeSec) }),
+    });
+  }
+  response.writeHead(200, headers);
+  response.end();
 }
 
 function clientIpOf(request: IncomingMessage, trustForwardedFor: boolean): string | undefined {

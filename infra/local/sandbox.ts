@@ -23,6 +23,8 @@ export interface SandboxOptions {
   readonly trustForwardedFor?: boolean;
   /** Which spelling of a path picks the edge's cache behaviour (UNCONFIRMED for CloudFront; see `EdgeOptions`). */
   readonly pathMatching?: 'decoded' | 'raw';
+  /** Serve the edge over HTTPS only, with this certificate and key (PEM): `signet start --https`. */
+  readonly edgeTls?: { readonly cert: string; readonly key: string };
 }
 
 /** The three AWS stand-ins, running. */
@@ -61,6 +63,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       originsDir: options.originsDir ?? `${options.stateDir ?? '.signet'}/origins`,
       trustForwardedFor: options.trustForwardedFor ?? false,
       ...(options.pathMatching === undefined ? {} : { pathMatching: options.pathMatching }),
+      ...(options.edgeTls === undefined ? {} : { tls: options.edgeTls }),
     });
     started.push(edge);
     return {

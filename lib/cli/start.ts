@@ -4,6 +4,7 @@ import { startLocalService } from '../../infra/local/service.ts';
 import type { Log } from '../telemetry/ports.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { pathMatchingOption, portBaseOption, processSignal, untilAborted } from './sandbox.ts';
+import { startUserConfig } from './start-config.ts';
 
 export const START_HELP = `Usage: npm start [-- OPTIONS]      (or: signet start [OPTIONS])
 
@@ -15,7 +16,15 @@ demo files. State (and the config every signet command here uses) lives in .sign
 Ports (from --port-base, default 4600): Secrets Manager +0, CloudFront API +1, edge +2, API +3,
 token issuer +4.
 
+With --config FILE it runs your own profiles, grants, cookie and CORS settings instead of the demo:
+each profile gets a local distribution whose aliases are its domains (the edge answers by Host),
+and a local origin folder to put objects in. FILE (JSON or YAML) is only read, never written.
+
 Options:
+  --config FILE               run this Signet config (your profiles) instead of the demo profile
+  --https                     with --config: serve the edge and the API over HTTPS with a certificate
+                              made at start for the profiles' domains, api.publicOrigin's host and
+                              localhost; prints the CA file for curl --cacert or a browser
   --port-base N               first port; 0 picks free ports
   --state-dir DIR             where state lives (default .signet)
   --edge-propagation SECONDS  how long key group changes take to reach the edge (default 2)
@@ -48,9 +57,19 @@ export async function start(
       'trust-forwarded-for': { type: 'boolean', default: false },
       'edge-path-matching': { type: 'string', default: 'decoded' },
       json: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      https: { type: 'boolean', default: false },
     },
     strict: true,
   });
+  if (values['fast-rotation'] && values.config !== undefined) {
+    throw new UsageError("Expected --fast-rotation without --config: it sets the demo profile's timings.");
+  }
+  if (values.https && values.config === undefined) {
+    throw new UsageError(
+      'Expected --config FILE with --https: HTTPS is for your own domains (the demo profile runs on 127.0.0.1).',
+    );
+  }
   const edgeSeconds = Number(values['edge-propagation']);
   if (!Number.isFinite(edgeSeconds) || edgeSeconds < 0) {
     throw new UsageError(
@@ -59,6 +78,23 @@ export async function start(
   }
   const stateDir = resolve(io.cwd, values['state-dir'] ?? '.signet');
   const log = lineLog(io, values.json);
+  if (values.config !== undefined) {
+    return startUserConfig(
+      {
+        configReference: values.config,
+        https: values.https,
+        stateDir,
+        portBase: portBaseOption(values['port-base']),
+        edgePropagationMs: edgeSeconds * 1000,
+        trustForwardedFor: values['trust-forwarded-for'],
+        edgePathMatching: pathMatchingOption(values['edge-path-matching']),
+        json: values.json,
+        log,
+      },
+      io,
+      signal,
+    );
+  }
   let service: Awaited<ReturnType<typeof startLocalService>>;
   try {
     service = await startLocalService({
@@ -110,7 +146,7 @@ Press Ctrl-C to stop.
 }
 
 /** Log lines on stderr: JSON lines with --json, short text otherwise. Never key material (the callers pass none). */
-function lineLog(io: CliIo, json: boolean): Log {
+export function lineLog(io: CliIo, json: boolean): Log {
   const write =
     (level: string) =>
     (message: string, fields: Record<string, unknown> = {}) => {

@@ -166,6 +166,22 @@ export const awsSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * The signing API as browsers reach it. `publicOrigin` (optional): the origin pages call, e.g.
+ * `https://api.example.com`; `signet doctor` judges the cookie topology against it (browsers drop a
+ * cookie the API sets unless the API, the cookie's Domain and the CDN share one site), and
+ * `signet start --https` puts its host in the local certificate.
+ */
+export const apiSchema = z.strictObject({
+  publicOrigin: z
+    .string()
+    .regex(
+      /^https?:\/\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/,
+      'Expected an origin like https://api.example.com (scheme, lowercase host, optional port; no path or trailing slash)',
+    )
+    .optional(),
+});
+
 export const configSchema = z
   .strictObject({
     /**
@@ -179,6 +195,7 @@ export const configSchema = z
       .optional(),
     defaultProfile: z.string().optional(),
     aws: awsSchema.optional(),
+    api: apiSchema.optional(),
     auth: authSchema.default({ trustGatewayClaims: false, gatewayArrayClaims: [] }),
     profiles: z.record(
       z

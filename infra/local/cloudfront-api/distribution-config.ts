@@ -33,6 +33,10 @@ export interface CacheBehaviorView {
   readonly trustedKeyGroups: readonly string[];
   /** Every key group named in `TrustedKeyGroups.Items`, enabled or not: what DeleteKeyGroup checks. */
   readonly referencedKeyGroups: readonly string[];
+  /** `ResponseHeadersPolicyId`: the policy whose headers (the CORS part, at the edge) this behaviour adds. */
+  readonly responseHeadersPolicyId?: string;
+  /** `AllowedMethods.Items`; CloudFront's default when absent is GET and HEAD. */
+  readonly allowedMethods: readonly string[];
 }
 
 /** The parts of a DistributionConfig the stand-in checks and the edge uses. */
@@ -111,12 +115,20 @@ function readBehavior(node: XmlObject, path: string, isDefault: boolean): CacheB
   const targetOriginId = requireText(node, 'TargetOriginId', path);
   requireText(node, 'ViewerProtocolPolicy', path);
   const { trusted, referenced } = readTrustedKeyGroups(node, path);
+  const policyId = readText(node, 'ResponseHeadersPolicyId', path);
+  const methodsNode = readStructure(node, 'AllowedMethods', path);
+  const allowedMethods =
+    methodsNode === undefined
+      ? ['GET', 'HEAD']
+      : readTextItems(methodsNode, 'Method', `${path}.AllowedMethods`);
   return {
     pathPattern,
     isDefault,
     targetOriginId,
     trustedKeyGroups: trusted,
     referencedKeyGroups: referenced,
+    ...(policyId === undefined || policyId === '' ? {} : { responseHeadersPolicyId: policyId }),
+    allowedMethods,
   };
 }
 

@@ -20,6 +20,7 @@ import {
   VERSION_PATH,
   xmlReply,
 } from './replies.ts';
+import { RESPONSE_HEADERS_POLICY_OPERATIONS } from './response-headers-policy.ts';
 import {
   parseXmlDocument,
   readText,
@@ -348,6 +349,15 @@ function checkDistributionConfig(context: OperationContext, config: XmlObject): 
         `A cache behaviour trusts at most ${maxKeyGroupsPerCacheBehavior} key groups; the one for ${behavior.pathPattern} names ${behavior.referencedKeyGroups.length}.`,
       );
     }
+    if (
+      behavior.responseHeadersPolicyId !== undefined &&
+      !context.records.responseHeadersPolicies.has(behavior.responseHeadersPolicyId)
+    ) {
+      throw new CloudFrontApiError(
+        'NoSuchResponseHeadersPolicy',
+        `The response headers policy ${behavior.responseHeadersPolicyId} of the cache behaviour for ${behavior.pathPattern} does not exist.`,
+      );
+    }
     const unknown = behavior.referencedKeyGroups.filter((id) => !context.records.keyGroups.has(id));
     if (unknown.length > 0) {
       throw new CloudFrontApiError(
@@ -483,6 +493,7 @@ export const OPERATIONS = {
   GetDistributionConfig: getDistributionConfig,
   UpdateDistribution: updateDistribution,
   ListDistributions: listDistributions,
+  ...RESPONSE_HEADERS_POLICY_OPERATIONS,
 } satisfies Record<string, Operation>;
 
 /** The name of an operation the stand-in serves. */

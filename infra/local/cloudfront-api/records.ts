@@ -32,6 +32,14 @@ export interface DistributionRecord {
   readonly config: XmlObject;
 }
 
+/** A stored response headers policy: its whole ResponseHeadersPolicyConfig as parsed. */
+export interface ResponseHeadersPolicyRecord {
+  readonly id: string;
+  readonly etag: string;
+  readonly lastModifiedTime: string;
+  readonly config: XmlObject;
+}
+
 /**
  * Everything the stand-in knows, as immutable records in maps that are replaced (never mutated) on
  * each write, so a failed save leaves the previous state untouched. Map order is creation order.
@@ -40,6 +48,7 @@ export interface CloudFrontRecords {
   readonly publicKeys: ReadonlyMap<string, PublicKeyRecord>;
   readonly keyGroups: ReadonlyMap<string, KeyGroupRecord>;
   readonly distributions: ReadonlyMap<string, DistributionRecord>;
+  readonly responseHeadersPolicies: ReadonlyMap<string, ResponseHeadersPolicyRecord>;
 }
 
 /** The state of a stand-in that has never been written to. */
@@ -47,6 +56,7 @@ export const EMPTY_RECORDS: CloudFrontRecords = {
   publicKeys: new Map(),
   keyGroups: new Map(),
   distributions: new Map(),
+  responseHeadersPolicies: new Map(),
 };
 
 const DOCUMENT_VERSION = 1;
@@ -87,6 +97,17 @@ const documentSchema = z.object({
       config: z.record(z.string(), xmlValueSchema),
     }),
   ),
+  // Added after version 1 was first saved: a document without it has no policies.
+  responseHeadersPolicies: z
+    .array(
+      z.object({
+        id: z.string(),
+        etag: z.string(),
+        lastModifiedTime: z.string(),
+        config: z.record(z.string(), xmlValueSchema),
+      }),
+    )
+    .default([]),
 });
 
 /** The JSON document a {@link StateStore} keeps for the CloudFront stand-in. */
@@ -96,6 +117,7 @@ export function recordsToDocument(records: CloudFrontRecords): unknown {
     publicKeys: [...records.publicKeys.values()],
     keyGroups: [...records.keyGroups.values()],
     distributions: [...records.distributions.values()],
+    responseHeadersPolicies: [...records.responseHeadersPolicies.values()],
   };
 }
 
@@ -112,7 +134,7 @@ export function recordsFromDocument(document: unknown): CloudFrontRecords {
       { cause: parsed.error },
     );
   }
-  const { publicKeys, keyGroups, distributions } = parsed.data;
+  const { publicKeys, keyGroups, distributions, responseHeadersPolicies } = parsed.data;
   return {
     publicKeys: new Map(
       publicKeys.map(({ comment, ...key }) => [
@@ -127,5 +149,8 @@ export function recordsFromDocument(document: unknown): CloudFrontRecords {
       ]),
     ),
     distributions: new Map(distributions.map((distribution) => [distribution.id, deepFreeze(distribution)])),
+    responseHeadersPolicies: new Map(
+      responseHeadersPolicies.map((policy) => [policy.id, deepFreeze(policy)]),
+    ),
   };
 }

@@ -28,6 +28,22 @@ const ROUTES: readonly {
     pattern: /^\/distribution\/([^/]+)\/config$/,
     methods: { GET: 'GetDistributionConfig', PUT: 'UpdateDistribution' },
   },
+  {
+    pattern: /^\/response-headers-policy$/,
+    methods: { POST: 'CreateResponseHeadersPolicy', GET: 'ListResponseHeadersPolicies' },
+  },
+  {
+    pattern: /^\/response-headers-policy\/([^/]+)$/,
+    methods: {
+      GET: 'GetResponseHeadersPolicy',
+      PUT: 'UpdateResponseHeadersPolicy',
+      DELETE: 'DeleteResponseHeadersPolicy',
+    },
+  },
+  {
+    pattern: /^\/response-headers-policy\/([^/]+)\/config$/,
+    methods: { GET: 'GetResponseHeadersPolicyConfig' },
+  },
 ];
 
 /** The operations whose request carries an XML document; the others' bodies are never read. */
@@ -37,6 +53,8 @@ const WITH_BODY: ReadonlySet<OperationName> = new Set([
   'UpdateKeyGroup',
   'CreateDistribution',
   'UpdateDistribution',
+  'CreateResponseHeadersPolicy',
+  'UpdateResponseHeadersPolicy',
 ]);
 
 /**

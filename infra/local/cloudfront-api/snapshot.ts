@@ -1,6 +1,10 @@
 import { deepFreeze } from '../../../lib/config/deep-freeze.ts';
 import { type CacheBehaviorView, type OriginView, readDistributionConfig } from './distribution-config.ts';
 import type { CloudFrontRecords } from './records.ts';
+import {
+  type ResponseHeadersPolicyView,
+  readResponseHeadersPolicyConfig,
+} from './response-headers-policy.ts';
 import type { XmlObject } from './xml.ts';
 
 /** A public key as the edge sees it. */
@@ -43,6 +47,8 @@ export interface CloudFrontSnapshot {
   readonly publicKeys: ReadonlyMap<string, PublicKeySnapshot>;
   readonly keyGroups: ReadonlyMap<string, KeyGroupSnapshot>;
   readonly distributions: ReadonlyMap<string, DistributionSnapshot>;
+  /** Response headers policies by id: the edge applies the CORS part of a behaviour's policy. */
+  readonly responseHeadersPolicies: ReadonlyMap<string, ResponseHeadersPolicyView>;
 }
 
 /** The values of a snapshot, built once per write and shared (they are frozen). */
@@ -51,6 +57,7 @@ export interface SnapshotParts {
   readonly publicKeys: readonly PublicKeySnapshot[];
   readonly keyGroups: readonly KeyGroupSnapshot[];
   readonly distributions: readonly DistributionSnapshot[];
+  readonly responseHeadersPolicies: readonly ResponseHeadersPolicyView[];
 }
 
 /** Projects the records onto what the edge needs; throws if a stored distribution config is invalid. */
@@ -75,6 +82,10 @@ export function buildSnapshotParts(records: CloudFrontRecords, takenAt: number):
         behaviors: view.behaviors,
       };
     }),
+    responseHeadersPolicies: [...records.responseHeadersPolicies.values()].map(({ id, config }) => ({
+      id,
+      ...readResponseHeadersPolicyConfig(config),
+    })),
   });
 }
 
@@ -88,5 +99,6 @@ export function snapshotOf(parts: SnapshotParts): CloudFrontSnapshot {
     publicKeys: new Map(parts.publicKeys.map((key) => [key.id, key])),
     keyGroups: new Map(parts.keyGroups.map((group) => [group.id, group])),
     distributions: new Map(parts.distributions.map((distribution) => [distribution.id, distribution])),
+    responseHeadersPolicies: new Map(parts.responseHeadersPolicies.map((policy) => [policy.id, policy])),
   });
 }

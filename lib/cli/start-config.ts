@@ -1,0 +1,197 @@
+import { resolve } from 'node:path';
+import { startUserService, type UserService } from '../../infra/local/user-service.ts';
+import { type Config, ConfigError, readConfig } from '../config/index.ts';
+import type { Log } from '../telemetry/ports.ts';
+import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
+import { untilAborted } from './sandbox.ts';
+
+/** What `signet start --config FILE` was asked for. */
+export interface StartConfigOptions {
+  /** `--config` as given: a path, relative to where the user ran the command. */
+  readonly configReference: string;
+  readonly https: boolean;
+  readonly stateDir: string;
+  readonly portBase: number;
+  readonly edgePropagationMs: number;
+  readonly trustForwardedFor: boolean;
+  readonly edgePathMatching: 'decoded' | 'raw';
+  readonly json: boolean;
+  readonly log: Log;
+}
+
+/**
+ * `signet start --config FILE`: reads and validates FILE first (a bad file is an error naming each
+ * bad field, exit 3, and nothing is started), then runs it on the sandbox until interrupted. The
+ * file is only read. Under `npm start -- --config FILE` a relative FILE is taken from the folder
+ * npm was run in (`INIT_CWD`), as the user typed it there.
+ */
+export async function startUserConfig(
+  options: StartConfigOptions,
+  io: CliIo,
+  signal: AbortSignal,
+): Promise<number> {
+  const reference = options.configReference.trim();
+  if (reference === '' || reference.startsWith('{')) {
+    throw new UsageError(
+      'Expected --config to name a config file (JSON or YAML); got inline text or nothing.',
+    );
+  }
+  const base =
+    io.env.npm_lifecycle_event === 'start' && io.env.INIT_CWD !== undefined && io.env.INIT_CWD !== ''
+      ? io.env.INIT_CWD
+      : io.cwd;
+  const path = resolve(base, reference);
+  let config: Config;
+  try {
+    config = readConfig(path, base);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new EnvironmentError(error.message, { cause: error });
+    throw error;
+  }
+  let service: UserService;
+  try {
+    service = await startUserService({
+      config,
+      configPath: path,
+      stateDir: options.stateDir,
+      portBase: options.portBase,
+      edgePropagationMs: options.edgePropagationMs,
+      https: options.https,
+      trustForwardedFor: options.trustForwardedFor,
+      edgePathMatching: options.edgePathMatching,
+      log: options.log,
+    });
+  } catch (cause) {
+    throw new EnvironmentError(`Could not start Signet locally with ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  const scopes = [
+    ...new Set(
+      Object.values(config.profiles).flatMap((profile) =>
+        profile.grants.flatMap((grant) => [grant.when.claims?.scope ?? []].flat()),
+      ),
+    ),
+  ];
+  const token = await service.issuer.issue({ sub: 'demo', scope: scopes, expiresIn: 12 * 3600 });
+  if (options.json) {
+    io.stdout(
+      `${JSON.stringify({
+        ...service.endpoints,
+        token,
+        profiles: service.profiles,
+        ...(service.tls === undefined
+          ? {}
+          : { caFile: service.tls.caFile, spkiSha256: service.tls.spkiSha256 }),
+        apiKeys: service.apiKeys,
+        ...(service.writtenConfig === undefined ? {} : { config: service.writtenConfig }),
+      })}\n`,
+    );
+  } else {
+    io.stdout(describe(service, path, options.stateDir, scopes));
+  }
+  await untilAborted(signal);
+  await service.close();
+  return EXIT.ok;
+}
+
+/** The instructions printed at start: endpoints, profiles, how to reach the hosts, a first request. */
+export function describe(
+  service: UserService,
+  path: string,
+  stateDir: string,
+  scopes: readonly string[],
+): string {
+  const { endpoints, tls } = service;
+  const edgePort = new URL(endpoints.edge).port;
+  const apiPort = new URL(endpoints.api).port;
+  const scheme = tls === undefined ? 'http' : 'https';
+  const hosts = [...new Set(Object.values(service.profiles).flatMap((profile) => profile.aliases))];
+  const publicOrigin = service.config.api?.publicOrigin;
+  const apiHost = publicOrigin === undefined ? undefined : new URL(publicOrigin).hostname;
+  const firstHost = hosts[0] ?? 'media.example.com';
+  const sample = Object.values(service.profiles).find(
+    (profile) => profile.sampleUrl !== undefined,
+  )?.sampleUrl;
+  const cacert = tls === undefined ? '' : `--cacert ${tls.caFile} `;
+  const lines: string[] = [
+    `Signet is running your config locally (${path}: only read, never written; state in ${stateDir}).`,
+    '',
+    `  Signing API       ${endpoints.api}${apiHost === undefined ? '' : `   (also as ${scheme}://${apiHost}:${apiPort})`}`,
+    `  CloudFront edge   ${endpoints.edge}   (answers by Host: ${hosts.join(', ')})`,
+    `  Secrets Manager   ${endpoints.secretsManager}`,
+    `  CloudFront API    ${endpoints.cloudfront}`,
+    `  Token issuer      ${endpoints.tokenIssuer}/.well-known/jwks.json`,
+    '',
+    'Profiles (put objects in the origin folder; the edge serves them to signed requests):',
+  ];
+  for (const [name, profile] of Object.entries(service.profiles)) {
+    lines.push(`  ${name}: distribution ${profile.distributionId} for ${profile.aliases.join(', ')}`);
+    lines.push(`    origin folder  ${profile.originFolder}`);
+    if (profile.sampleUrl !== undefined) lines.push(`    sample object  ${profile.sampleUrl}`);
+  }
+  const httpsGrants = Object.values(service.config.profiles).some((profile) =>
+    profile.grants.some((grant) => grant.resources.some((resource) => resource.startsWith('https://'))),
+  );
+  if (tls === undefined && httpsGrants) {
+    lines.push(
+      '',
+      'Note: your grants name https:// URLs and the edge serves http:// now. A URL signed for https:// is',
+      'refused over http:// (the scheme is part of what is signed): start with --https to try them.',
+    );
+  }
+  if (service.notes.length > 0) {
+    lines.push(
+      '',
+      'Changed for local use (your file is unchanged):',
+      ...service.notes.map((note) => `  - ${note}`),
+    );
+  }
+  if (Object.keys(service.apiKeys).length > 0) {
+    lines.push('', 'Local API keys for the ids your grants name (x-api-key; local only):');
+    for (const [id, key] of Object.entries(service.apiKeys)) lines.push(`  ${id}: ${key}`);
+  }
+  if (service.writtenConfig !== undefined) {
+    lines.push(
+      '',
+      `signet commands run here use ${service.writtenConfig} (your profiles, pointed at the sandbox).`,
+    );
+  }
+  const resolveHosts = [...hosts.map((h) => `--resolve ${h}:${edgePort}:127.0.0.1`)];
+  if (apiHost !== undefined) resolveHosts.push(`--resolve ${apiHost}:${apiPort}:127.0.0.1`);
+  const mapRules = [...hosts, ...(apiHost === undefined ? [] : [apiHost])]
+    .map((h) => `MAP ${h} 127.0.0.1`)
+    .join(', ');
+  lines.push(
+    '',
+    `Reaching your hosts: the names resolve to 127.0.0.1 and keep the local ports (edge ${edgePort}, API ${apiPort}).`,
+    `Signed URLs name ${scheme}://${firstHost}/...; request them with :${edgePort} after the host (the edge judges`,
+    'the URL as CloudFront would on its standard port, so the signature holds). Cookies ignore ports.',
+    `  curl ${cacert}--resolve ${firstHost}:${edgePort}:127.0.0.1 "${scheme}://${firstHost}:${edgePort}/<path>?<signed query>"`,
+    `  curl ${cacert}--connect-to ${firstHost}:${scheme === 'https' ? 443 : 80}:127.0.0.1:${edgePort} "<the signed URL as given>"`,
+  );
+  if (tls !== undefined) {
+    lines.push(
+      '',
+      `HTTPS: a certificate for ${tls.names.join(', ')}, signed by a local CA.`,
+      `  CA file   ${tls.caFile}   (curl --cacert; or import it into a browser as a trusted authority)`,
+      `  Chromium  chromium --host-resolver-rules="${mapRules}" \\`,
+      `              --ignore-certificate-errors-spki-list=${tls.spkiSha256} https://${firstHost}:${edgePort}/`,
+    );
+  } else {
+    lines.push(`  Chromium  chromium --host-resolver-rules="${mapRules}" http://${firstHost}:${edgePort}/`);
+  }
+  const scopeArgs = scopes.map((scope) => ` --scope ${scope}`).join('');
+  lines.push(
+    '',
+    'Try it (tokens from the local issuer carry the claims you give):',
+    '',
+    `  TOKEN=$(npx signet token --sub demo${scopeArgs})`,
+    `  curl -s ${cacert}${endpoints.api}/v1/signed-urls -H "Authorization: Bearer $TOKEN" \\`,
+    `       -H 'Content-Type: application/json' -d '{"url":"${sample ?? `${scheme}://${firstHost}/<a path your grants allow>`}"}'`,
+    '',
+    'Press Ctrl-C to stop.',
+    '',
+  );
+  return lines.join('\n');
+}
