@@ -10,9 +10,13 @@ import {
   ApiKeysInvalidError,
   ApiKeysUnavailableError,
   CachedApiKeySource,
+  findApiKey,
   hashApiKey,
+  isApiKeyLive,
   matchApiKey,
   parseApiKeyDocument,
+  principalOf,
+  serializeApiKeyDocument,
 } from '../../lib/auth/api-keys.ts';
 import { createAuthenticator } from '../../lib/auth/authenticator.ts';
 import { AuthError } from '../../lib/auth/errors.ts';
@@ -163,6 +167,67 @@ class ScriptedSource implements ApiKeySource {
     return outcome;
   }
 }
+
+describe('API key lifecycle fields', () => {
+  const record = (fields: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+    id: 'app-1',
+    sha256: hashApiKey('key-1'),
+    ...fields,
+  });
+  const at = (iso: string) => Date.parse(iso) / 1000;
+
+  it('refuses a key from its expiry instant on, and a revoked key at once, as if unknown', () => {
+    const expiring = [record({ expiresAt: '2030-01-01T00:00:00Z' })];
+    expect(findApiKey(expiring, 'key-1', at('2029-12-31T23:59:59Z'))?.id).toBe('app-1');
+    expect(findApiKey(expiring, 'key-1', at('2030-01-01T00:00:00Z'))).toBeUndefined();
+    expect(matchApiKey(expiring, 'key-1', at('2031-01-01T00:00:00Z'))).toBeUndefined();
+    const revoked = [record({ revokedAt: '2029-01-01T00:00:00Z', expiresAt: '2035-01-01T00:00:00Z' })];
+    expect(findApiKey(revoked, 'key-1', at('2028-01-01T00:00:00Z'))).toBeUndefined();
+    expect(isApiKeyLive(record({ expiresAt: 'not a date' }), 0)).toBe(false);
+    expect(isApiKeyLive(record(), Number.MAX_SAFE_INTEGER)).toBe(true);
+  });
+
+  it('compares against every record whether the match is live, expired or revoked', () => {
+    const records = [
+      record({ id: 'old', sha256: hashApiKey('key-0'), revokedAt: '2020-01-01T00:00:00Z' }),
+      record(),
+      record({ id: 'later', sha256: hashApiKey('key-2') }),
+    ];
+    vi.mocked(timingSafeEqual).mockClear();
+    findApiKey(records, 'key-0', at('2025-01-01T00:00:00Z'));
+    const revokedCalls = vi.mocked(timingSafeEqual).mock.calls.length;
+    vi.mocked(timingSafeEqual).mockClear();
+    findApiKey(records, 'key-1', at('2025-01-01T00:00:00Z'));
+    expect(vi.mocked(timingSafeEqual).mock.calls.length).toBe(revokedCalls);
+    expect(revokedCalls).toBe(records.length);
+  });
+
+  it("names the principal grants match: the record's principal, else its id", () => {
+    expect(principalOf(record())).toBe('app-1');
+    expect(principalOf(record({ principal: 'app' }))).toBe('app');
+  });
+
+  it('round-trips the fields signet api-keys writes, and refuses bad ones by path', () => {
+    const full = record({
+      principal: 'app',
+      description: 'the app',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: '2027-01-01T00:00:00.000Z',
+      revokedAt: '2026-06-01T00:00:00.000Z',
+    });
+    const text = serializeApiKeyDocument([full, record({ id: 'bare', sha256: hashApiKey('bare') })]);
+    expect(parseApiKeyDocument(text)).toEqual([full, { id: 'bare', sha256: hashApiKey('bare') }]);
+    expect(text).not.toContain('key-1');
+    expect(() =>
+      parseApiKeyDocument(
+        JSON.stringify({
+          keys: [{ ...full, expiresAt: '2027-01-01', principal: 'has space', revokedAt: 5 }],
+        }),
+      ),
+    ).toThrow(/keys\.0\.principal: .*keys\.0\.expiresAt: Expected an ISO 8601 instant.*keys\.0\.revokedAt/);
+    expect(() => serializeApiKeyDocument([record(), record()])).toThrow(/appears twice/);
+  });
+});
 
 describe('CachedApiKeySource', () => {
   const v1 = [{ id: 'v1', sha256: hashApiKey('one') }];
