@@ -24,7 +24,16 @@ module.exports = async ({ resolveVariable }) => {
   const serviceDir = resolve(__dirname, '..', '..');
   const file = await resolveVariable('self:custom.signet.configFile');
   const path = resolve(serviceDir, file);
-  const document = parse(readFileSync(path, 'utf8'));
+  const stage = await resolveVariable('sls:stage');
+  const written = parse(readFileSync(path, 'utf8'));
+  // The serverless stage is the config's stage: the rotator names key groups signet-<stage>-<profile>
+  // (docs/operators.md, "Several stages in one account"). A config may name it, but only the same one.
+  if (written?.stage !== undefined && written.stage !== stage) {
+    throw new Error(
+      `Expected stage in ${file} to be the serverless stage ${stage} (or absent); got ${JSON.stringify(written.stage)}.`,
+    );
+  }
+  const document = { stage, ...written };
   const { parseConfig } = tsxRequire('../../lib/config/index.ts', __filename);
   const config = parseConfig(document, path);
 
@@ -42,7 +51,7 @@ module.exports = async ({ resolveVariable }) => {
     file,
     config,
     defaultProfile: profile,
-    stage: await resolveVariable('sls:stage'),
+    stage,
     graceSeconds,
   });
 

@@ -264,6 +264,8 @@ function demoConfig(input: {
         rotation: { rotateEvery: 86_400, propagation: input.edgeDelaySeconds + 2, clockSkew: 5 },
       };
   return parseConfig({
+    // The local service is a stage of its own: its key group is signet-local-demo (docs/operators.md).
+    stage: 'local',
     defaultProfile: DEMO.profile,
     aws: {
       region: 'us-east-1',

@@ -71,6 +71,11 @@ export const profileSchema = z.strictObject({
   }),
   /** The CloudFront key group the distribution trusts; the ring records it too. */
   keyGroupId: z.string().min(1).optional(),
+  /**
+   * The config's top-level `stage`, copied here when the config is parsed (so a parsed config
+   * written out reads back the same); set at the top level, not here.
+   */
+  stage: z.string().regex(STAGE).optional(),
   /** A distribution whose cache behaviours should trust the key group (checked by `signet doctor`). */
   distributionId: z.string().min(1).optional(),
   /** The algorithm of keys the rotator creates. */
@@ -219,6 +224,13 @@ export const configSchema = z
       });
     }
     for (const [name, profile] of Object.entries(config.profiles)) {
+      if (profile.stage !== undefined && profile.stage !== config.stage) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'stage'],
+          message: `Expected the stage at the top level of the config (stage: ${profile.stage}); a profile takes the config's`,
+        });
+      }
       if (profile.ttl.default > profile.ttl.max) {
         ctx.addIssue({
           code: 'custom',
@@ -276,15 +288,15 @@ export const configSchema = z
   .transform((config) => {
     const { stage } = config;
     if (stage === undefined) return config;
-    const profiles: Record<string, z.output<typeof profileSchema> & { readonly stage?: string }> = {};
+    const profiles: Record<string, z.output<typeof profileSchema>> = {};
     for (const [name, profile] of Object.entries(config.profiles)) profiles[name] = { ...profile, stage };
     return { ...config, profiles };
   });
 
 /** The whole configuration, parsed and defaulted. */
 export type Config = z.output<typeof configSchema>;
-/** One signing profile, with the config's `stage` when it names one. */
-export type Profile = z.output<typeof profileSchema> & { readonly stage?: string };
+/** One signing profile. */
+export type Profile = z.output<typeof profileSchema>;
 /** One access grant. */
 export type Grant = z.output<typeof grantSchema>;
 /** Authentication settings. */

@@ -90,8 +90,16 @@ describe('names with a stage', () => {
       stage: 'prod',
       profiles: { media: { domains: ['media.example.com'], keyRing: { secretId: PROD_SECRET } } },
     };
-    expect(parseConfig(document).profiles.media!.stage).toBe('prod');
+    const parsed = parseConfig(document);
+    expect(parsed.profiles.media!.stage).toBe('prod');
+    // A parsed config written out (as `npm start` writes .signet/config.json) reads back the same.
+    expect(parseConfig(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
     expect(() => parseConfig({ ...document, stage: 'Prod Stage' })).toThrow(/stage/);
+    const profileStage = {
+      ...document,
+      profiles: { media: { ...document.profiles.media, stage: 'dev' } },
+    };
+    expect(() => parseConfig(profileStage)).toThrow(/profiles\.media\.stage/);
   });
 });
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { checkAccountQuota } from '../../../lib/doctor/checks/account-quota.ts';
 import { diagnose } from '../../../lib/doctor/diagnose.ts';
 import type { DoctorSnapshot } from '../../../lib/doctor/snapshot.ts';
+import { publicKeyCommentFor, publicKeyNameFor } from '../../../lib/rotation/names.ts';
 import type { RegisteredPublicKey } from '../../../lib/rotation/registry.ts';
+import { testProfile } from '../../support/rotation-sandbox.ts';
 import { activeKey, at, iso, snapshotOf } from './snapshots.ts';
 
 // CloudFront's default quota of 10 public keys per account, shared by every profile and stage
@@ -38,7 +40,7 @@ describe('ACCOUNT_KEYS_HEADROOM', () => {
         profile: null,
         keyId: null,
         message:
-          "The account holds 1 of CloudFront's 10 public keys (the default quota, adjustable), 9 free.",
+          "The account holds 1 of CloudFront's 10 public keys (the default quota, adjustable, shared by every stage and profile: unstaged 1, other 0), 9 free.",
         remedy: 'Nothing to do.',
       },
     ]);
@@ -60,7 +62,7 @@ describe('ACCOUNT_KEYS_NEAR_LIMIT', () => {
         profile: null,
         keyId: null,
         message:
-          "The account holds 8 of CloudFront's 10 public keys (the default quota, adjustable), 2 free: 1 profile(s) each need a free one to rotate, and a revoke may need another.",
+          "The account holds 8 of CloudFront's 10 public keys (the default quota, adjustable, shared by every stage and profile: unstaged 1, other 7), 2 free: 1 profile(s) each need a free one to rotate, and a revoke may need another.",
         remedy: REMEDY,
       },
     ]);
@@ -79,7 +81,7 @@ describe('ACCOUNT_KEYS_NEAR_LIMIT', () => {
         severity: 'warning',
         code: 'ACCOUNT_KEYS_NEAR_LIMIT',
         message:
-          "The account holds 10 of CloudFront's 10 public keys (the default quota, adjustable), 0 free: no rotation can introduce a key (TooManyPublicKeys).",
+          "The account holds 10 of CloudFront's 10 public keys (the default quota, adjustable, shared by every stage and profile: unstaged 1, other 9), 0 free: no rotation can introduce a key (TooManyPublicKeys).",
         remedy: REMEDY,
       }),
     ]);
@@ -90,6 +92,29 @@ describe('ACCOUNT_KEYS_NEAR_LIMIT', () => {
     expect(finding).toMatchObject({ severity: 'error', code: 'ACCOUNT_KEYS_NEAR_LIMIT' });
     expect(finding!.message).toMatch(
       /: no rotation can introduce a key \(TooManyPublicKeys\), and one is due\.$/,
+    );
+  });
+
+  it('says which stage holds how many: the ring’s own stage, other stages by key comment or group name', () => {
+    const prodKey = {
+      ...others(1)[0]!,
+      id: 'KPROD000000001',
+      name: publicKeyNameFor('media', 'sha256:prodprodprodprodprod'),
+      comment: publicKeyCommentFor('signet/prod/media/key-ring', 'prod'),
+    };
+    const qaKey = {
+      ...others(1)[0]!,
+      id: 'KQA00000000001',
+      name: publicKeyNameFor('media', 'sha256:qaqaqaqaqaqaqaqaqaqa'),
+    };
+    const snapshot = snapshotOf({
+      profile: { ...testProfile(), stage: 'dev' },
+      extraPublicKeys: [prodKey, qaKey, ...others(6)],
+      keyGroups: [{ id: 'GQA', name: 'signet-qa-media', items: [qaKey.id] }],
+    });
+    const [finding] = judgeAccount(snapshot);
+    expect(finding!.message).toContain(
+      "The account holds 9 of CloudFront's 10 public keys (the default quota, adjustable, shared by every stage and profile: dev 1, prod 1, qa 1, other 6), 1 free",
     );
   });
 

@@ -13,7 +13,7 @@ describe('diagnose', () => {
         profile: null,
         keyId: null,
         message:
-          "The account holds 1 of CloudFront's 10 public keys (the default quota, adjustable), 9 free.",
+          "The account holds 1 of CloudFront's 10 public keys (the default quota, adjustable, shared by every stage and profile: unstaged 1, other 0), 9 free.",
         remedy: 'Nothing to do.',
       },
     ]);

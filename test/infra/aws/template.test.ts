@@ -144,7 +144,9 @@ beforeAll(async () => {
     const template = JSON.parse(
       readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'),
     ) as Template;
-    const config = parseConfig(parseYaml(readFileSync(join(ROOT, configFile), 'utf8')), name);
+    // Packaging adds the serverless stage to the config (key groups are named signet-<stage>-<profile>).
+    const written = parseYaml(readFileSync(join(ROOT, configFile), 'utf8')) as Record<string, unknown>;
+    const config = parseConfig({ stage: name, ...written }, name);
     stages.set(name, { name, dir, template, config });
   }
 }, 180_000);
