@@ -8,6 +8,7 @@ import {
   hashApiKey,
   isApiKeyLive,
   principalOf,
+  serializeApiKeyDocument,
 } from '../auth/api-keys.ts';
 import { SecretsManagerApiKeyStore, type VersionedApiKeys } from '../aws/api-key-source.ts';
 import { createSecretsManagerClient } from '../aws/secrets-manager-client.ts';
@@ -20,6 +21,7 @@ export const API_KEYS_HELP = `Usage: signet api-keys create --id ID [--principal
                            [--expires-in DURATION | --expires-at ISO] [--json] [--config FILE]
        signet api-keys list [--json] [--config FILE]
        signet api-keys revoke ID [--config FILE]
+       signet api-keys prune [--older-than DURATION] [--config FILE]
 
 Manages the API keys in the secret named by auth.apiKeys.secretId. Only the SHA-256 of each key is
 stored; every change is a compare-and-swap on the secret (a change that meets another writer's is
@@ -34,6 +36,9 @@ cache (5 minutes): a new key may be refused, and a revoked one accepted, until t
            description; never a key or a hash.
   revoke   marks the key revoked: the API answers 401 for it, exactly as for an unknown key.
            Revoked keys stay listed (their ids are not reused).
+  prune    removes the keys revoked or expired longer ago than --older-than (default 90d), so the
+           secret stays far under Secrets Manager's 65,536-byte limit (about 200 keys); their ids
+           can then be used again.
 
 Options:
   --id ID              the key's id: 1 to 128 printable ASCII characters, no spaces, unique
@@ -41,6 +46,7 @@ Options:
   --description TEXT   who holds the key, for operators
   --expires-in D       the key expires after D ("90d", "12h", or seconds)
   --expires-at ISO     the key expires at this instant (2027-01-31T00:00:00Z)
+  --older-than D       prune: how long ago a key must have been revoked or expired (default 90d)
   --json               create: { "id", "key", "principal", "createdAt", "expiresAt" };
                        list: { "secretId", "keys": [{ "id", "principal", "state", "createdAt",
                        "expiresAt", "revokedAt", "description" }] }
@@ -49,6 +55,9 @@ Options:
 Exit status: 0 done, 2 usage error (an unknown id, an id taken, a bad expiry), 3 environment error
 (Secrets Manager unreachable or refusing, the secret invalid, other writers kept winning).
 `;
+
+/** Secrets Manager's limit on a secret value, in bytes. */
+const SECRET_VALUE_LIMIT = 65_536;
 
 /** How many times a change is applied again after another writer changed the list first. */
 const CHANGE_ATTEMPTS = 5;
@@ -59,8 +68,9 @@ export async function apiKeys(args: string[], io: CliIo): Promise<number> {
   if (sub === 'create') return create(rest, io);
   if (sub === 'list') return list(rest, io);
   if (sub === 'revoke') return revoke(rest, io);
+  if (sub === 'prune') return prune(rest, io);
   throw new UsageError(
-    `Expected a subcommand: create, list or revoke; got ${sub === undefined ? 'none' : JSON.stringify(sub)}.`,
+    `Expected a subcommand: create, list, revoke or prune; got ${sub === undefined ? 'none' : JSON.stringify(sub)}.`,
   );
 }
 
@@ -206,6 +216,34 @@ async function revoke(args: string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
+async function prune(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'older-than': { type: 'string', default: '90d' }, config: { type: 'string' } },
+    strict: true,
+  });
+  noPositionals(positionals);
+  const age = durationOption(values['older-than'], 'older-than', true);
+  const store = storeFor(values.config, io);
+  const cutoff = (io.now() - age) * 1000;
+  let removed: string[] = [];
+  await runApiKeyChange(store, (records) => {
+    const ended = (record: ApiKeyRecord) => {
+      const end = record.revokedAt ?? (isApiKeyLive(record, io.now()) ? undefined : record.expiresAt);
+      return end !== undefined && Date.parse(end) <= cutoff;
+    };
+    removed = records.filter(ended).map((record) => record.id);
+    return removed.length === 0 ? undefined : records.filter((record) => !ended(record));
+  });
+  io.stdout(
+    removed.length === 0
+      ? `No API key in ${store.secretId} was revoked or expired before ${isoOf(cutoff / 1000)}; nothing changed.\n`
+      : `Removed ${removed.length} API key(s) revoked or expired before ${isoOf(cutoff / 1000)}: ${removed.join(', ')}.\n`,
+  );
+  return EXIT.ok;
+}
+
 /**
  * Applies `change` to the current list and writes the result by compare-and-swap. When another
  * writer changed the list first, reloads and applies `change` again to what it wrote, so neither
@@ -220,6 +258,12 @@ export async function runApiKeyChange(
     const current: VersionedApiKeys = await withApiKeyErrors(store, () => store.load());
     const next = change(current.records);
     if (next === undefined) return { attempts: attempt, written: false };
+    const size = Buffer.byteLength(serializeApiKeyDocument(next), 'utf8');
+    if (size > SECRET_VALUE_LIMIT) {
+      throw new UsageError(
+        `The API key list would take ${size} bytes, over Secrets Manager's ${SECRET_VALUE_LIMIT}-byte limit for a secret value; remove old keys with "signet api-keys prune" first.`,
+      );
+    }
     try {
       await withApiKeyErrors(store, () => store.save(next, current));
       return { attempts: attempt, written: true };
@@ -293,15 +337,7 @@ function expiryOption(
   if (expiresIn !== undefined && expiresAt !== undefined) {
     throw new UsageError('Expected --expires-in or --expires-at, not both.');
   }
-  if (expiresIn !== undefined) {
-    const seconds = duration.safeParse(/^\d+$/.test(expiresIn) ? Number(expiresIn) : expiresIn);
-    if (!seconds.success || seconds.data <= 0) {
-      throw new UsageError(
-        `Expected --expires-in to be a duration like "90d", "12h" or a number of seconds above 0; got ${JSON.stringify(expiresIn)}.`,
-      );
-    }
-    return isoOf(now + seconds.data);
-  }
+  if (expiresIn !== undefined) return isoOf(now + durationOption(expiresIn, 'expires-in', false));
   if (expiresAt !== undefined) {
     const when = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(expiresAt)
       ? Date.parse(expiresAt)
@@ -317,6 +353,16 @@ function expiryOption(
     return new Date(when).toISOString();
   }
   return undefined;
+}
+
+function durationOption(value: string, option: string, zeroAllowed: boolean): number {
+  const seconds = duration.safeParse(/^\d+$/.test(value) ? Number(value) : value);
+  if (!seconds.success || seconds.data < (zeroAllowed ? 0 : 1)) {
+    throw new UsageError(
+      `Expected --${option} to be a duration like "90d", "12h" or a number of seconds${zeroAllowed ? '' : ' above 0'}; got ${JSON.stringify(value)}.`,
+    );
+  }
+  return seconds.data;
 }
 
 function noPositionals(positionals: string[]): void {

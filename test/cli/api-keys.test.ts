@@ -169,7 +169,7 @@ describe('signet api-keys against the sandbox Secrets Manager', () => {
     const { env } = freshSecret();
     expect((await runCli(['api-keys', 'create', '--id', 'taken'], { env })).code).toBe(0);
     const cases: [string[], string][] = [
-      [['api-keys'], 'Expected a subcommand: create, list or revoke; got none'],
+      [['api-keys'], 'Expected a subcommand: create, list, revoke or prune; got none'],
       [['api-keys', 'rotate'], 'got "rotate"'],
       [['api-keys', 'create'], 'Expected --id'],
       [['api-keys', 'create', '--id', 'has space'], 'Expected --id of 1 to 128 printable ASCII'],
@@ -199,6 +199,46 @@ describe('signet api-keys against the sandbox Secrets Manager', () => {
     });
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toContain('Expected auth.apiKeys.secretId in the config');
+  });
+
+  it('prunes keys revoked or expired long enough ago, and refuses a list over the secret size limit', async () => {
+    const { secretId, env } = freshSecret();
+    const t0 = 1_900_000_000;
+    const day = 86_400;
+    expect((await runCli(['api-keys', 'create', '--id', 'gone'], { env, now: t0 })).code).toBe(0);
+    expect((await runCli(['api-keys', 'revoke', 'gone'], { env, now: t0 })).code).toBe(0);
+    expect(
+      (await runCli(['api-keys', 'create', '--id', 'ran-out', '--expires-in', '1d'], { env, now: t0 })).code,
+    ).toBe(0);
+    expect((await runCli(['api-keys', 'create', '--id', 'live'], { env, now: t0 })).code).toBe(0);
+
+    const early = await runCli(['api-keys', 'prune', '--older-than', '30d'], { env, now: t0 + 10 * day });
+    expect(early.code).toBe(0);
+    expect(early.stdout).toContain('nothing changed');
+    const pruned = await runCli(['api-keys', 'prune'], { env, now: t0 + 100 * day });
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toContain(
+      'Removed 2 API key(s) revoked or expired before 2030-03-27T17:46:40.000Z: gone, ran-out.',
+    );
+    expect(parseApiKeyDocument(await secretText(secretId)).map((r) => r.id)).toEqual(['live']);
+    // A pruned id can be used again.
+    expect((await runCli(['api-keys', 'create', '--id', 'gone'], { env, now: t0 + 100 * day })).code).toBe(0);
+    expect((await runCli(['api-keys', 'prune', '--older-than', 'soon'], { env })).stderr).toContain(
+      'Expected --older-than to be a duration',
+    );
+
+    const big = freshSecret();
+    const huge = { id: 'huge', sha256: hashApiKey('huge'), description: 'x'.repeat(65_300) };
+    await client.send(
+      new CreateSecretCommand({ Name: big.secretId, SecretString: JSON.stringify({ keys: [huge] }) }),
+    );
+    const over = await runCli(['api-keys', 'create', '--id', 'one-more', '--description', 'y'.repeat(300)], {
+      env: big.env,
+    });
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain("over Secrets Manager's 65536-byte limit");
+    expect(over.stderr).toContain('signet api-keys prune');
+    expect(over.stdout).toBe('');
   });
 
   it('reads a secret in the old format, and keeps its records as they were when it writes', async () => {
