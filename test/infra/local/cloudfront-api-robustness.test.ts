@@ -314,6 +314,8 @@ describe('CloudFront stand-in: edge hooks', () => {
         targetOriginId: 'o',
         trustedKeyGroups: [],
         referencedKeyGroups: [],
+        // No AllowedMethods: CloudFront's default, GET and HEAD.
+        allowedMethods: ['GET', 'HEAD'],
       },
       {
         pathPattern: '*',
@@ -321,6 +323,7 @@ describe('CloudFront stand-in: edge hooks', () => {
         targetOriginId: 'o',
         trustedKeyGroups: [groupId],
         referencedKeyGroups: [groupId],
+        allowedMethods: ['GET', 'HEAD'],
       },
     ]);
     expect(distribution?.config.CallerReference).toBe('c');
