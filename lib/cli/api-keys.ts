@@ -10,7 +10,7 @@ import {
   principalOf,
   serializeApiKeyDocument,
 } from '../auth/api-keys.ts';
-import { SecretsManagerApiKeyStore, type VersionedApiKeys } from '../aws/api-key-source.ts';
+import { SecretsManagerApiKeyStore, type VersionedApiKeys } from '../aws/api-key-store.ts';
 import { createSecretsManagerClient } from '../aws/secrets-manager-client.ts';
 import { duration } from '../config/schema.ts';
 import { loadCliConfig } from './config.ts';

@@ -7,7 +7,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
 import { ApiKeysConflictError, hashApiKey, parseApiKeyDocument } from '../../lib/auth/api-keys.ts';
-import { SecretsManagerApiKeyStore } from '../../lib/aws/api-key-source.ts';
+import { SecretsManagerApiKeyStore } from '../../lib/aws/api-key-store.ts';
 import { createSecretsManagerClient } from '../../lib/aws/secrets-manager-client.ts';
 import { runApiKeyChange } from '../../lib/cli/api-keys.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
