@@ -38,7 +38,8 @@ const origin = z
 /**
  * When a grant applies. `claims`: every named claim must hold the value (a claim that is an array,
  * or a space-separated string such as `scope`, holds each of its items). `apiKeys`: the caller used
- * one of these API key ids. Both given: either may match.
+ * an API key of one of these principals (a key's id unless its record names a principal: see
+ * docs/operators.md, "API keys"). Both given: either may match.
  */
 export const grantWhen = z
   .strictObject({
