@@ -70,7 +70,11 @@ const DEMO_IMAGE = `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="
  * behaviour. Created once; updated when its key group changed (state reset) or when it was created
  * with the older shape (public by default). Returns the distribution id.
  */
-export async function ensureDemoDistribution(client: CloudFrontClient, keyGroupId: string): Promise<string> {
+export async function ensureDemoDistribution(
+  client: CloudFrontClient,
+  keyGroupId: string,
+  corsPolicyId?: string,
+): Promise<string> {
   const list = await client.send(new ListDistributionsCommand({}));
   const existing = list.DistributionList?.Items?.find((d) => d.Comment === DEMO.distributionComment);
   if (existing?.Id !== undefined) {
@@ -80,24 +84,46 @@ export async function ensureDemoDistribution(client: CloudFrontClient, keyGroupI
     const privateTrusted =
       config.CacheBehaviors?.Items?.find((b) => b.PathPattern === '/private/*')?.TrustedKeyGroups?.Items ??
       [];
-    if (!trusted.includes(keyGroupId) || !privateTrusted.includes(keyGroupId)) {
+    const policy = config.CacheBehaviors?.Items?.find(
+      (b) => b.PathPattern === '/private/*',
+    )?.ResponseHeadersPolicyId;
+    if (
+      !trusted.includes(keyGroupId) ||
+      !privateTrusted.includes(keyGroupId) ||
+      (policy ?? undefined) !== corsPolicyId
+    ) {
       await client.send(
         new UpdateDistributionCommand({
           Id: existing.Id,
           IfMatch: current.ETag,
-          DistributionConfig: demoConfig(keyGroupId, config.CallerReference!),
+          DistributionConfig: demoConfig(keyGroupId, config.CallerReference!, corsPolicyId),
         }),
       );
     }
     return existing.Id;
   }
   const created = await client.send(
-    new CreateDistributionCommand({ DistributionConfig: demoConfig(keyGroupId, 'signet-demo') }),
+    new CreateDistributionCommand({
+      DistributionConfig: demoConfig(keyGroupId, 'signet-demo', corsPolicyId),
+    }),
   );
   return created.Distribution!.Id!;
 }
 
-function demoConfig(keyGroupId: string, callerReference: string): DistributionConfig {
+function demoConfig(keyGroupId: string, callerReference: string, corsPolicyId?: string): DistributionConfig {
+  // CORS for the demo profile's origins (docs/frontends.md): a page's fetch() of a protected object,
+  // and the browser client's probe, read the answer only with it.
+  const cors =
+    corsPolicyId === undefined
+      ? {}
+      : {
+          ResponseHeadersPolicyId: corsPolicyId,
+          AllowedMethods: {
+            Quantity: 3,
+            Items: ['GET' as const, 'HEAD' as const, 'OPTIONS' as const],
+            CachedMethods: { Quantity: 2, Items: ['GET' as const, 'HEAD' as const] },
+          },
+        };
   return {
     CallerReference: callerReference,
     Comment: DEMO.distributionComment,
@@ -107,6 +133,7 @@ function demoConfig(keyGroupId: string, callerReference: string): DistributionCo
       TargetOriginId: 'demo-origin',
       ViewerProtocolPolicy: 'allow-all',
       TrustedKeyGroups: { Enabled: true, Quantity: 1, Items: [keyGroupId] },
+      ...cors,
     },
     CacheBehaviors: {
       Quantity: 3,
@@ -116,6 +143,7 @@ function demoConfig(keyGroupId: string, callerReference: string): DistributionCo
           TargetOriginId: 'demo-origin',
           ViewerProtocolPolicy: 'allow-all',
           TrustedKeyGroups: { Enabled: true, Quantity: 1, Items: [keyGroupId] },
+          ...cors,
         },
         // Public paths are explicit behaviours that trust no key group.
         { PathPattern: '/', TargetOriginId: 'demo-origin', ViewerProtocolPolicy: 'allow-all' },

@@ -15,6 +15,7 @@ import { buildApiDependencies } from '../../lib/wiring/api.ts';
 import { DEMO, ensureDemoDistribution, ensureDemoSecret, writeDemoOrigin } from './demo.ts';
 import { demoPageHandler } from './demo-page.ts';
 import { close, listen } from './http.ts';
+import { ensureCorsPolicy } from './response-headers.ts';
 import { PORT_OFFSETS, type Sandbox, startSandbox } from './sandbox.ts';
 import { FileStateStore, MemoryStateStore } from './state.ts';
 import { createDevTokenIssuer, type DevTokenIssuer } from './token-issuer.ts';
@@ -161,7 +162,12 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     let result = await rotate();
     const keyGroupId = result.keyGroupId;
     if (keyGroupId === undefined) throw new Error('The rotator did not create or adopt the demo key group.');
-    const distributionId = await ensureDemoDistribution(clients.cloudfront, keyGroupId);
+    const corsPolicyId = await ensureCorsPolicy(clients.cloudfront, {
+      name: 'signet-demo-cors',
+      origins: profile.cors.origins,
+      credentials: true,
+    });
+    const distributionId = await ensureDemoDistribution(clients.cloudfront, keyGroupId, corsPolicyId);
     const config = parseConfig({
       ...draft,
       profiles: { [DEMO.profile]: { ...draft.profiles[DEMO.profile], keyGroupId, distributionId } },

@@ -1,9 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoPageHandler } from '../../infra/local/demo-page.ts';
 import { close, listen } from '../../infra/local/http.ts';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
+import { startUserService, type UserService } from '../../infra/local/user-service.ts';
+import { parseConfig } from '../../lib/config/index.ts';
 import { silentLog } from '../../lib/telemetry/ports.ts';
 import { findChromium, launchChromium, NO_BROWSER_LINE, type TestBrowser } from '../support/browser.ts';
 import { tempDir } from '../support/cli.ts';
@@ -30,44 +35,24 @@ if (executable === undefined) {
   let service: LocalService;
   let edge: string;
 
-  beforeAll(async () => {
-    browser = await launchChromium(chromiumPath);
-    process.stderr.write(`Browser tests: Chromium ${browser.version} (${chromiumPath})\n`);
-    service = await startLocalService({
-      stateDir: tempDir(),
-      portBase: 0,
-      edgePropagationMs: 0,
-      log: silentLog,
-    });
-    edge = service.endpoints.edge;
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await service?.close();
-  });
-
-  /** The outcome of each of the demo page's steps, once `steps` have one. */
-  async function outcomes(
-    page: Page,
-    steps: string[],
-  ): Promise<Record<string, { outcome: string; detail: string }>> {
-    for (const step of steps)
-      await page.waitForSelector(`[data-step="${step}"][data-outcome]`, { timeout: 15_000 });
-    return page.$$eval('#steps li', (items) =>
-      Object.fromEntries(
-        items.map((item) => [
-          (item as HTMLElement).dataset.step!,
-          {
-            outcome: (item as HTMLElement).dataset.outcome ?? 'pending',
-            detail: item.querySelector('.detail')?.textContent ?? '',
-          },
-        ]),
-      ),
-    );
-  }
-
   describe('frontends in Chromium: npm start over HTTP on 127.0.0.1 (one site)', () => {
+    beforeAll(async () => {
+      browser = await launchChromium(chromiumPath);
+      process.stderr.write(`Browser tests: Chromium ${browser.version} (${chromiumPath})\n`);
+      service = await startLocalService({
+        stateDir: tempDir(),
+        portBase: 0,
+        edgePropagationMs: 0,
+        log: silentLog,
+      });
+      edge = service.endpoints.edge;
+    }, 60_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await service?.close();
+    });
+
     it('demo page: a download link signed for an allowed origin opens the object; unsigned, the edge says 403', async () => {
       await browser.context.clearCookies();
       const page = await browser.context.newPage();
@@ -110,7 +95,7 @@ if (executable === undefined) {
       // A page's fetch() of a signed URL (no cookies needed) reads the object too.
       await browser.context.clearCookies();
       const read = await page.evaluate(async (url) => {
-        const { signet } = window as unknown as {
+        const { signet } = globalThis as unknown as {
           signet: { client: { signUrl(url: string): Promise<{ url: string }> } };
         };
         const signed = await signet.client.signUrl(url);
@@ -134,7 +119,9 @@ if (executable === undefined) {
       try {
         const page = await browser.context.newPage();
         await page.goto(pageServer.url);
-        const result = await page.evaluate(() => (window as unknown as { result: Promise<unknown> }).result);
+        const result = await page.evaluate(
+          () => (globalThis as unknown as { result: Promise<unknown> }).result,
+        );
         expect(result).toMatchObject({ ok: false, code: 'api-unreachable' });
         expect((result as { message: string }).message).toContain('cors.origins');
         // What the browser hid from the page: the API's preflight answer carries no CORS grant, and
@@ -169,14 +156,14 @@ if (executable === undefined) {
       await stale.goto(`${service.endpoints.api}/demo/?expiresIn=4&keepFresh=0`);
       expect((await outcomes(stale, ['cookies', 'fetch'])).fetch!.outcome).toBe('ok');
       const afterExpiry = await stale.evaluate(async (url) => {
-        const { signet } = window as unknown as { signet: { first: { answer: { expires: number } } } };
+        const { signet } = globalThis as unknown as { signet: { first: { answer: { expires: number } } } };
         await new Promise((done) => setTimeout(done, signet.first.answer.expires * 1000 + 1500 - Date.now()));
-        return fetch(url, { credentials: 'include', cache: 'no-store' }).then(
+        return fetch(url, { credentials: 'include', cache: 'no-store' } as RequestInit).then(
           (r) => r.status,
           () => 'blocked',
         );
       }, `${edge}/private/hello.txt`);
-      expect(afterExpiry).not.toBe(200);
+      expect(afterExpiry).toBe(403);
       await stale.close();
 
       // With the client's refresh (the default): new cookies arrive before the policy expires.
@@ -187,18 +174,250 @@ if (executable === undefined) {
       const refresh = await outcomes(fresh, ['refresh']);
       expect(refresh.refresh!.outcome).toBe('ok');
       const result = await fresh.evaluate(async (url) => {
-        const { signet } = window as unknown as {
+        const { signet } = globalThis as unknown as {
           signet: { first: { answer: { expires: number } } };
         };
         const first = signet.first.answer.expires;
         await new Promise((done) => setTimeout(done, first * 1000 + 1500 - Date.now()));
-        const response = await fetch(url, { credentials: 'include', cache: 'no-store' });
+        const response = await fetch(url, { credentials: 'include', cache: 'no-store' } as RequestInit);
         return { status: response.status, pastFirstExpiry: Date.now() / 1000 > first };
       }, `${edge}/private/hello.txt`);
       expect(result).toEqual({ status: 200, pastFirstExpiry: true });
       await fresh.close();
     });
   });
+}
+
+/**
+ * A user's config as `signet start --config FILE --https` runs it: the API at
+ * https://api.example.test, the CDN at https://media.example.test, cookies for Domain=example.test
+ * (SameSite Lax, the default), and two allowed origins: the API's own (the demo page, on the site)
+ * and https://app.other.test (allowed, but another site).
+ */
+const HTTPS_CONFIG = {
+  api: { publicOrigin: 'https://api.example.test' },
+  auth: {
+    jwt: {
+      issuer: 'https://issuer.example.test/',
+      audience: 'signet',
+      jwksUrl: 'https://issuer.example.test/.well-known/jwks.json',
+      algorithms: ['ES256'],
+    },
+  },
+  profiles: {
+    media: {
+      domains: ['media.example.test'],
+      keyRing: { secretId: 'signet/media/key-ring' },
+      cookie: { domain: 'example.test', path: '/', sameSite: 'Lax' },
+      cors: { origins: ['https://api.example.test', 'https://app.other.test'] },
+      grants: [{ when: { claims: { scope: 'media:read' } }, resources: ['https://media.example.test/*'] }],
+    },
+  },
+};
+
+if (executable !== undefined) {
+  const chromiumPath = executable;
+  let browser: TestBrowser;
+  let service: UserService;
+  const HELLO = 'Hello over HTTPS on one site.\n';
+
+  describe('frontends in Chromium: signet start --config FILE --https (api., media. and a cookie Domain on example.test)', () => {
+    beforeAll(async () => {
+      let issue: () => Promise<string> = () => Promise.reject(new Error('not started'));
+      const demo = demoPageHandler({
+        api: 'https://api.example.test',
+        profile: 'media',
+        resource: 'https://media.example.test/*',
+        image: 'https://media.example.test/signet.svg',
+        download: 'https://media.example.test/hello.txt',
+        fetchUrl: 'https://media.example.test/hello.txt',
+        probe: 'https://media.example.test/probe.txt',
+        token: () => issue(),
+      });
+      service = await startUserService({
+        config: parseConfig(HTTPS_CONFIG),
+        configPath: '/nonexistent/signet.json',
+        stateDir: null,
+        portBase: 0,
+        edgePropagationMs: 0,
+        https: true,
+        extraRoutes: demo,
+        log: silentLog,
+      });
+      issue = () => service.issuer.issue({ sub: 'demo', scope: ['media:read'] });
+      const folder = service.profiles.media!.originFolder;
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'hello.txt'), HELLO);
+      writeFileSync(join(folder, 'probe.txt'), 'ok\n');
+      writeFileSync(
+        join(folder, 'signet.svg'),
+        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32"/></svg>',
+      );
+      // Real-looking names on the standard port, as a user's browser reaches them: a host resolver
+      // rule per name, and the local certificate trusted by its key (no certificate error to bypass,
+      // so Secure cookies behave as on a real certificate).
+      const edgePort = new URL(service.endpoints.edge).port;
+      const apiPort = new URL(service.endpoints.api).port;
+      const rules = [
+        `MAP media.example.test:443 127.0.0.1:${edgePort}`,
+        `MAP api.example.test:443 127.0.0.1:${apiPort}`,
+        `MAP app.other.test:443 127.0.0.1:${apiPort}`,
+      ].join(', ');
+      browser = await launchChromium(chromiumPath, [
+        `--host-resolver-rules=${rules}`,
+        `--ignore-certificate-errors-spki-list=${service.tls!.spkiSha256}`,
+      ]);
+    }, 90_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await service?.close();
+    });
+
+    it('on one site: the cookies (Domain=example.test, Secure) reach the CDN; <img> and fetch() with credentials load', async () => {
+      await browser.context.clearCookies();
+      const page = await browser.context.newPage();
+      await page.goto('https://api.example.test/demo/');
+      const steps = await outcomes(page, ['cookies', 'image', 'fetch']);
+      expect(steps.cookies).toMatchObject({ outcome: 'ok' });
+      expect(steps.cookies!.detail).toContain('probe 200');
+      expect(steps.image).toMatchObject({ outcome: 'ok', detail: 'loaded, 64×32' });
+      expect(steps.fetch).toMatchObject({ outcome: 'ok', detail: `200 ${HELLO}` });
+      const cookies = (await browser.context.cookies('https://media.example.test/'))
+        .filter((c) => c.name.startsWith('CloudFront-'))
+        .map(({ domain, secure, httpOnly, sameSite, expires }) => ({
+          domain,
+          secure,
+          httpOnly,
+          sameSite,
+          expires,
+        }));
+      expect(cookies.length).toBeGreaterThanOrEqual(3);
+      for (const cookie of cookies) {
+        expect(cookie).toEqual({
+          domain: '.example.test',
+          secure: true,
+          httpOnly: true,
+          sameSite: 'Lax',
+          expires: -1,
+        });
+      }
+      // A signed URL for the real-looking name opens from the page too (download link).
+      const answered = page.waitForResponse((r) =>
+        r.url().startsWith('https://media.example.test/hello.txt?'),
+      );
+      await browser.context.clearCookies();
+      await page.click('#download');
+      expect((await answered).status()).toBe(200);
+      await page.close();
+    });
+
+    it('from another site (an allowed origin, https://app.other.test): the cookies never arrive and the client says so', async () => {
+      await browser.context.clearCookies();
+      const page = await browser.context.newPage();
+      await page.goto('https://app.other.test/demo/');
+      const steps = await outcomes(page, ['cookies', 'image', 'fetch']);
+      // The API answered 200 (signed URLs work), but the browser did not keep the cookies it set
+      // for a cross-site request: the client tells the page (cookie-dropped) instead of a silent 403.
+      expect(steps.download!.outcome).toBe('ok');
+      expect(steps.cookies!.outcome).toBe('failed');
+      expect(steps.cookies!.detail).toMatch(/^cookie-dropped: The API answered 200/);
+      expect(steps.image!.outcome).toBe('failed');
+      expect(steps.fetch!.outcome).toBe('failed');
+      expect(await browser.context.cookies('https://media.example.test/')).toEqual([]);
+      await page.close();
+    });
+
+    it('an app (no browser) uses the JSON body: its cookies, sent by its own HTTP stack, open the object over HTTPS', async () => {
+      const token = await service.issuer.issue({ sub: 'app', scope: ['media:read'] });
+      const answer = await httpsJson(service, 'api.example.test', '/v1/signed-cookies', token, {
+        resource: 'https://media.example.test/*',
+      });
+      const body = answer as {
+        cookies: { name: string; value: string; domain: string }[];
+        refreshIn: number;
+      };
+      expect(body.cookies[0]!.domain).toBe('example.test');
+      expect(body.refreshIn).toBeGreaterThan(0);
+      const cookie = body.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+      expect(await httpsGet(service, 'media.example.test', '/hello.txt', cookie)).toEqual({
+        status: 200,
+        body: HELLO,
+      });
+      expect((await httpsGet(service, 'media.example.test', '/hello.txt')).status).toBe(403);
+    });
+  });
+}
+
+/** A request to the local HTTPS service by name (the certificate checked against its CA). */
+function httpsCall(
+  service: UserService,
+  host: string,
+  path: string,
+  options: { method: string; headers: Record<string, string>; body?: string },
+): Promise<{ status: number; body: string }> {
+  const port = new URL(host.startsWith('api.') ? service.endpoints.api : service.endpoints.edge).port;
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: host,
+        path,
+        method: options.method,
+        headers: { host, ...options.headers },
+        ca: readFileSync(service.tls!.caFile),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+        );
+      },
+    );
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
+
+async function httpsJson(service: UserService, host: string, path: string, token: string, body: unknown) {
+  const answer = await httpsCall(service, host, path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  expect(answer.status).toBe(200);
+  return JSON.parse(answer.body) as unknown;
+}
+
+function httpsGet(service: UserService, host: string, path: string, cookie?: string) {
+  return httpsCall(service, host, path, { method: 'GET', headers: cookie === undefined ? {} : { cookie } });
+}
+
+/** The outcome of each of the demo page's steps, once `steps` have one. */
+async function outcomes(
+  page: Page,
+  steps: string[],
+): Promise<Record<string, { outcome: string; detail: string }>> {
+  for (const step of steps)
+    await page.waitForSelector(`[data-step="${step}"][data-outcome]`, { timeout: 15_000 });
+  return page.$$eval('#steps li', (items) =>
+    Object.fromEntries(
+      items.map((item) => [
+        (item as unknown as StepElement).dataset.step!,
+        {
+          outcome: (item as unknown as StepElement).dataset.outcome ?? 'pending',
+          detail: item.querySelector('.detail')?.textContent ?? '',
+        },
+      ]),
+    ),
+  );
+}
+
+/** What the tests read of a demo page step (the suite is type-checked without the DOM library). */
+interface StepElement {
+  dataset: Record<string, string | undefined>;
 }
 
 /** Serves one page (and the client module beside it) from an origin of its own on 127.0.0.1. */
