@@ -11,7 +11,9 @@ export const START_HELP = `Usage: npm start [-- OPTIONS]      (or: signet start 
 Runs Signet locally with no AWS account: stand-ins for Secrets Manager, the CloudFront API and a
 CloudFront edge, a development token issuer, the signing API, and the key rotator. On first start it
 bootstraps a demo profile: a key ring, a key group, a distribution whose /private/* trusts it, and
-demo files. State (and the config every signet command here uses) lives in .signet/.
+demo files. State (and the config every signet command here uses) lives in .signet/. A demo page
+at http://127.0.0.1:4603/demo/ uses the browser client (client/signet-client.js) to show a signed
+download link, cookies, a protected image and fetch() in your browser (docs/frontends.md).
 
 Ports (from --port-base, default 4600): Secrets Manager +0, CloudFront API +1, edge +2, API +3,
 token issuer +4.
