@@ -208,7 +208,8 @@ const HTTPS_CONFIG = {
     media: {
       domains: ['media.example.test'],
       keyRing: { secretId: 'signet/media/key-ring' },
-      cookie: { domain: 'example.test', path: '/', sameSite: 'Lax' },
+      // Persistent here (the HTTP cases check the default, session cookies).
+      cookie: { domain: 'example.test', path: '/', sameSite: 'Lax', persistent: true },
       cors: { origins: ['https://api.example.test', 'https://app.other.test'] },
       grants: [{ when: { claims: { scope: 'media:read' } }, resources: ['https://media.example.test/*'] }],
     },
@@ -274,7 +275,7 @@ if (executable !== undefined) {
       await service?.close();
     });
 
-    it('on one site: the cookies (Domain=example.test, Secure) reach the CDN; <img> and fetch() with credentials load', async () => {
+    it('on one site: the cookies (Domain=example.test, Secure, persistent until the policy expires) reach the CDN; <img> and fetch() with credentials load', async () => {
       await browser.context.clearCookies();
       const page = await browser.context.newPage();
       await page.goto('https://api.example.test/demo/');
@@ -283,6 +284,11 @@ if (executable !== undefined) {
       expect(steps.cookies!.detail).toContain('probe 200');
       expect(steps.image).toMatchObject({ outcome: 'ok', detail: 'loaded, 64×32' });
       expect(steps.fetch).toMatchObject({ outcome: 'ok', detail: `200 ${HELLO}` });
+      const expires = await page.evaluate(
+        () =>
+          (globalThis as unknown as { signet: { first: { answer: { expires: number } } } }).signet.first
+            .answer.expires,
+      );
       const cookies = (await browser.context.cookies('https://media.example.test/'))
         .filter((c) => c.name.startsWith('CloudFront-'))
         .map(({ domain, secure, httpOnly, sameSite, expires }) => ({
@@ -290,16 +296,17 @@ if (executable !== undefined) {
           secure,
           httpOnly,
           sameSite,
-          expires,
+          expires: Math.round(expires),
         }));
       expect(cookies.length).toBeGreaterThanOrEqual(3);
+      // cookie.persistent: the browser forgets each cookie when the policy expires.
       for (const cookie of cookies) {
         expect(cookie).toEqual({
           domain: '.example.test',
           secure: true,
           httpOnly: true,
           sameSite: 'Lax',
-          expires: -1,
+          expires,
         });
       }
       // A signed URL for the real-looking name opens from the page too (download link).
