@@ -8,6 +8,7 @@ import {
   GetPublicKeyCommand,
   type KeyGroup,
   KeyGroupAlreadyExists,
+  ListDistributionsCommand,
   ListKeyGroupsCommand,
   ListPublicKeysCommand,
   NoSuchPublicKey,
@@ -22,6 +23,8 @@ import {
   UpdateKeyGroupCommand,
 } from '@aws-sdk/client-cloudfront';
 import {
+  type DistributionTrust,
+  type DistributionTrustReader,
   type KeyGroupRegistry,
   type ListedKeyGroup,
   type RegisteredKeyGroup,
@@ -32,8 +35,11 @@ import {
   RegistryQuotaError,
 } from '../rotation/registry.ts';
 
-/** {@link KeyGroupRegistry} over the real CloudFront SDK client (AWS, LocalStack or the sandbox). */
-export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
+/**
+ * {@link KeyGroupRegistry} and {@link DistributionTrustReader} over the real CloudFront SDK client
+ * (AWS, LocalStack or the sandbox).
+ */
+export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry, DistributionTrustReader {
   readonly #client: CloudFrontClient;
 
   constructor(client: CloudFrontClient) {
@@ -256,6 +262,30 @@ export class CloudFrontKeyGroupRegistry implements KeyGroupRegistry {
         throw new RegistryConflictError(`Public key ${id} changed since it was read.`, { cause: error });
       throw error;
     }
+  }
+
+  async listDistributionTrust(): Promise<readonly DistributionTrust[]> {
+    const distributions: DistributionTrust[] = [];
+    let marker: string | undefined;
+    do {
+      const response = await this.#client.send(
+        new ListDistributionsCommand({ ...(marker === undefined ? {} : { Marker: marker }), MaxItems: 100 }),
+      );
+      for (const summary of response.DistributionList?.Items ?? []) {
+        if (summary.Id === undefined) continue;
+        const behaviors = (summary.CacheBehaviors?.Items ?? []).map((behavior) => ({
+          pathPattern: behavior.PathPattern ?? '',
+          trustedKeyGroups: behavior.TrustedKeyGroups?.Items ?? [],
+        }));
+        behaviors.push({
+          pathPattern: '*',
+          trustedKeyGroups: summary.DefaultCacheBehavior?.TrustedKeyGroups?.Items ?? [],
+        });
+        distributions.push({ id: summary.Id, status: summary.Status ?? '', behaviors });
+      }
+      marker = response.DistributionList?.NextMarker || undefined;
+    } while (marker !== undefined);
+    return distributions;
   }
 }
 

@@ -11,6 +11,8 @@ export interface CustomResourceEvent<Properties = Record<string, string | undefi
   readonly LogicalResourceId: string;
   readonly PhysicalResourceId?: string;
   readonly ResourceProperties: Properties & { readonly ServiceToken?: string };
+  /** An Update's previous properties (also a rollback's: then they are the ones being rolled back from). */
+  readonly OldResourceProperties?: Properties & { readonly ServiceToken?: string };
 }
 
 /** What the resource answers: SUCCESS with its data, or FAILED with the reason shown to the operator. */

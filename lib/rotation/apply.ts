@@ -15,9 +15,10 @@ import {
   type RegisteredKeyGroup,
   type RegisteredPublicKey,
   RegistryConflictError,
+  RegistryInUseError,
   RegistryNotFoundError,
 } from './registry.ts';
-import { retryOnStaleETag } from './retry.ts';
+import { findKeyGroup, retryOnStaleETag } from './retry.ts';
 
 /** What a run read before planning: the applier works from exactly this. */
 export interface ObservedState {
@@ -330,12 +331,29 @@ async function ensureInGroup(
  * `delete-orphan` and `revokeKey`.
  */
 export async function withdraw(context: ApplyContext, group: RegisteredKeyGroup | undefined, keyId: string) {
-  if (group !== undefined) {
-    await updateGroup(context, group, (items) =>
-      items.includes(keyId) ? items.filter((item) => item !== keyId) : undefined,
-    );
+  const without = (items: readonly string[]) =>
+    items.includes(keyId) ? items.filter((item) => item !== keyId) : undefined;
+  if (group !== undefined) await updateGroup(context, group, without);
+  try {
+    await context.registry.deletePublicKey(keyId);
+  } catch (error) {
+    // Another group still holds it: the group the ring moved away from keeps the ring's keys until
+    // each is withdrawn (lib/rotation/move-key-group.ts). Nothing the key signed is valid any more,
+    // so it leaves every group that holds it, then goes; except from a group it is the last key of
+    // (CloudFront keeps no empty group): there it stays, trusted for nothing the ring still signs,
+    // until the operator deletes that group (docs/operators.md, "Changing the key group").
+    if (!(error instanceof RegistryInUseError)) throw error;
+    const holders = (await context.registry.listKeyGroups()).filter((other) => other.items.includes(keyId));
+    if (holders.length === 0) throw error;
+    let kept = false;
+    for (const holder of holders) {
+      const current = await findKeyGroup(context.registry, holder.id);
+      if (current === undefined) continue;
+      if (current.items.length <= 1) kept = true;
+      else await updateGroup(context, current, without);
+    }
+    if (!kept) await context.registry.deletePublicKey(keyId);
   }
-  await context.registry.deletePublicKey(keyId);
 }
 
 /**

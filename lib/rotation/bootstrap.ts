@@ -1,5 +1,8 @@
 import type { CustomResourceAnswer, CustomResourceEvent } from '../cloudformation/custom-resource.ts';
-import { describe, type RotatorDependencies, rotateProfile } from './schedule.ts';
+import { moveKeyGroup } from './move-key-group.ts';
+import type { BlockedReason } from './plan.ts';
+import type { DistributionTrustReader } from './registry.ts';
+import { describe, profileOf, type RotatorDependencies, rotateProfile } from './schedule.ts';
 import { type TeardownResult, tearDownProfile } from './teardown.ts';
 
 /** The properties of Signet's bootstrap custom resource (CloudFormation passes each as a string). */
@@ -15,24 +18,55 @@ export interface BootstrapProperties {
   readonly DeleteKeysOnDelete?: string;
 }
 
+/** What the bootstrap needs besides the rotator's dependencies. */
+export interface BootstrapDependencies extends RotatorDependencies {
+  /**
+   * Lists the distributions and the key groups they trust: what proves that an Update moving the
+   * ring to another key group breaks no link. Absent: such an Update answers FAILED.
+   */
+  readonly distributions?: DistributionTrustReader;
+}
+
+/** Blocked reasons that mean the key group answered would not be the one the properties ask for. */
+const KEY_GROUP_BLOCKS: ReadonlySet<BlockedReason> = new Set([
+  'key-group-missing',
+  'key-group-mismatch',
+  'key-group-not-ours',
+]);
+
 /**
- * What a bootstrap request means (docs/design.md, "Revocation" describes the bootstrap): Create
- * bootstraps (or adopts) the profile's key group and ring and answers `KeyGroupId` for the
- * distribution to trust; Update runs the rotator for the profile; Delete leaves keys, group and ring
- * in place (retained, so a stack update can never refuse outstanding URLs) unless
- * `DeleteKeysOnDelete` is `'true'`: then the profile is torn down (`tearDownProfile`; the ring
- * secret itself stays, CloudFormation retains it). Never throws: a failure is a FAILED answer.
+ * What a bootstrap request means (docs/design.md, "Revocation" describes the bootstrap; docs/operators.md,
+ * "Changing the key group"):
+ * - Create and Update: when the ring already records a key group and the request names another
+ *   (`AdoptKeyGroupId`, else the profile's `keyGroupId`), the ring moves to it first
+ *   (`moveKeyGroup`: only when no link can break, else FAILED with the reason and the steps); then
+ *   one rotator run. The answer is SUCCESS with `KeyGroupId` only when that is the group the ring
+ *   now records and the request asked for; a run blocked on its key group (missing, mismatched, not
+ *   ours) answers FAILED with the planner's reason. Never SUCCESS with a stale `KeyGroupId`.
+ * - Delete leaves keys, group and ring in place (retained, so a stack update can never refuse
+ *   outstanding URLs) unless `DeleteKeysOnDelete` is `'true'`: then the profile is torn down
+ *   (`tearDownProfile`; the ring secret itself stays, CloudFormation retains it).
+ * Never throws: a failure is a FAILED answer.
  */
 export async function answerBootstrap(
   event: CustomResourceEvent<BootstrapProperties>,
-  deps: RotatorDependencies,
+  deps: BootstrapDependencies,
 ): Promise<CustomResourceAnswer> {
   const profile = event.ResourceProperties.Profile;
-  const physicalResourceId = event.PhysicalResourceId ?? `signet-bootstrap-${profile}`;
+  const renamed =
+    event.RequestType === 'Update' &&
+    event.OldResourceProperties !== undefined &&
+    event.OldResourceProperties.Profile !== profile;
+  // A new profile is a new resource: CloudFormation then deletes the old one with its old properties.
+  const physicalResourceId =
+    event.PhysicalResourceId !== undefined && !renamed
+      ? event.PhysicalResourceId
+      : `signet-bootstrap-${profile}`;
   const fallbackReason = `See the rotator's logs (request ${event.RequestId}).`;
+  const adopt = nonEmpty(event.ResourceProperties.AdoptKeyGroupId);
   try {
     if (event.RequestType === 'Delete' && event.ResourceProperties.DeleteKeysOnDelete === 'true') {
-      const result = await tearDown(deps, profile, event.ResourceProperties.AdoptKeyGroupId);
+      const result = await tearDown(deps, profile, adopt);
       deps.log.info('custom resource delete: profile torn down', { profile, ...result });
       return {
         status: 'SUCCESS',
@@ -51,13 +85,46 @@ export async function answerBootstrap(
         data: ringGroup === undefined ? {} : { KeyGroupId: ringGroup },
       };
     }
-    const result = await rotateProfile(deps, profile, event.ResourceProperties.AdoptKeyGroupId);
+    const settings = profileOf(deps, profile);
+    if (adopt !== undefined && settings.keyGroupId !== undefined && adopt !== settings.keyGroupId) {
+      throw new Error(
+        `Expected the AdoptKeyGroupId property (${adopt}) and profiles.${profile}.keyGroupId (${settings.keyGroupId}) ` +
+          'to name the same key group: the rotator would refuse to run with the ring on one and the config on the other.',
+      );
+    }
+    const target = adopt ?? settings.keyGroupId;
+    const moved =
+      target === undefined
+        ? ({ moved: false } as const)
+        : await moveKeyGroup({
+            profileName: profile,
+            profile: settings,
+            ...deps.portsFor(profile, settings),
+            distributions: deps.distributions,
+            to: target,
+            now: deps.now,
+            log: deps.log,
+          });
+    const result = await rotateProfile(deps, profile, target);
+    if (result.action.kind === 'blocked' && KEY_GROUP_BLOCKS.has(result.action.reason))
+      throw new Error(`${result.action.message} (${result.action.reason})`);
     if (result.keyGroupId === undefined)
       throw new Error(`The rotator did not create or adopt a key group for ${profile}.`);
+    if (target !== undefined && result.keyGroupId !== target) {
+      throw new Error(
+        `Expected the ring to use key group ${target}, as the request asks; it uses ${result.keyGroupId}.`,
+      );
+    }
+    const blocked =
+      result.action.kind === 'blocked' ? ` The rotation is blocked: ${result.action.message}` : '';
     return {
       status: 'SUCCESS',
       physicalResourceId,
-      reason: fallbackReason,
+      reason: moved.moved
+        ? `Signet moved profile ${profile} from key group ${moved.from} to ${moved.to}: ${moved.to} now holds the ring's keys` +
+          ` (added ${moved.addedKeyIds.join(', ') || 'none'}), and ${moved.from} keeps ${moved.keptInOld.join(', ') || 'none'} ` +
+          `until the rotator removes each.${blocked}`
+        : `${fallbackReason}${blocked}`,
       data: { KeyGroupId: result.keyGroupId },
     };
   } catch (error) {
@@ -76,6 +143,11 @@ export async function answerBootstrap(
       data: {},
     };
   }
+}
+
+/** A CloudFormation property that may arrive as an empty string: absent then. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /**

@@ -8,6 +8,8 @@ export type RotationErrorCode =
   | 'ERR_ROTATION_RETRIES_EXHAUSTED'
   /** The key group named `signet-<stage>-<profile>` appeared during the run and holds none of the ring's keys. */
   | 'ERR_ROTATION_KEY_GROUP_NOT_OURS'
+  /** A custom resource asked to move the ring to another key group, and the move could break links. */
+  | 'ERR_ROTATION_KEY_GROUP_MOVE_REFUSED'
   | 'ERR_REVOKE_NO_RING'
   | 'ERR_REVOKE_UNKNOWN_KEY';
 

@@ -23,6 +23,27 @@ export interface RegisteredKeyGroup {
 /** A key group as ListKeyGroups reports it: no ETag (a Get gives the one an update needs). */
 export type ListedKeyGroup = Omit<RegisteredKeyGroup, 'etag'>;
 
+/** Which key groups one distribution's cache behaviours trust, as ListDistributions reports it. */
+export interface DistributionTrust {
+  readonly id: string;
+  /** `Deployed` once every edge has the distribution's current config; `InProgress` before. */
+  readonly status: string;
+  /** Each cache behaviour (`*` for the default): the key groups its `TrustedKeyGroups` lists. */
+  readonly behaviors: readonly {
+    readonly pathPattern: string;
+    readonly trustedKeyGroups: readonly string[];
+  }[];
+}
+
+/**
+ * Every distribution of the account with the key groups it trusts: what proves that moving a ring
+ * to another key group breaks no link (lib/rotation/move-key-group.ts). The adapter over the real
+ * SDK client is `CloudFrontKeyGroupRegistry` (ListDistributions).
+ */
+export interface DistributionTrustReader {
+  listDistributionTrust(): Promise<readonly DistributionTrust[]>;
+}
+
 /**
  * The CloudFront control plane as rotation needs it: public keys and one key group. Named by what
  * it does; the adapter over the real SDK client is `CloudFrontKeyGroupRegistry`.

@@ -50,6 +50,8 @@ export function createRotatorHandler(options: RotatorHandlerOptions) {
     now: options.now ?? (() => new Date()),
     log: options.log,
     metrics: options.metrics,
+    // ListDistributions: proves that an Update moving a ring to another key group breaks no link.
+    distributions: registry,
   };
   return async (event: RotatorEvent): Promise<ScheduledRunSummary | undefined> => {
     if (isCustomResourceEvent(event)) {
