@@ -10,6 +10,7 @@ import { ROTATE_HELP, rotate } from './rotate.ts';
 import { SANDBOX_HELP, sandbox } from './sandbox.ts';
 import { COOKIES_HELP, cookies, SIGN_HELP, sign } from './sign.ts';
 import { START_HELP, start } from './start.ts';
+import { STATUS_HELP, status } from './status.ts';
 import { TOKEN_HELP, token } from './token.ts';
 import { VERIFY_HELP, verify } from './verify.ts';
 
@@ -53,6 +54,11 @@ const COMMANDS: Record<string, { run: Command; help: string; summary: string }> 
     summary: 'emergency: take a key out of the key group and the ring now',
   },
   keys: { run: keys, help: KEYS_HELP, summary: "list a profile's keys: state, age, in the key group or not" },
+  status: {
+    run: (args, io) => status(args, io),
+    help: STATUS_HELP,
+    summary: "serve a live page on 127.0.0.1: a profile's key timeline, quotas and doctor's findings",
+  },
   token: { run: token, help: TOKEN_HELP, summary: 'print a development JWT the local API accepts' },
   verify: {
     run: verify,
