@@ -1,5 +1,7 @@
 // The per-profile part of the stack, built for EVERY profile of the stage's config: each profile's
-// key ring secret, the bootstrap that gives it a key group, its key age alarm, and its outputs.
+// key ring secret, the bootstrap that gives it a key group, its alarms (key age, broken invariant,
+// stale key ring, failing canary), and its outputs; and the account quota alarm, whose margin
+// depends on how many profiles the stage has. Each alarm's runbook: docs/operators.md, "Alarms and runbooks".
 // signet-config.cjs calls this; serverless.yml includes the result in `resources:` and the IAM roles
 // (infra/aws/iam.yml) name the secrets it declares.
 //
@@ -136,7 +138,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
         AlarmDescription:
           `Signet ${stage}: the active signing key of profile ${name} is older than rotateEvery ` +
           `(${rotateEvery} s) plus ${graceSeconds} s, or the rotator stopped reporting its age. ` +
-          'Run `signet keys` and `signet doctor`.',
+          'Run `signet keys` and `signet doctor`. Runbook: docs/operators.md#activekeytoooldalarm',
         Metrics: [
           {
             Id: 'age',
@@ -183,7 +185,8 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
         AlarmDescription:
           `Signet ${stage}: a rotation invariant of profile ${name} is broken (for example a key left ` +
           'the key group while URLs it signed are still valid): callers may be getting 403s. Run ' +
-          '`signet doctor` for the finding and its remedy; the rotator log line "rotation invariant violated" names the code.',
+          '`signet doctor` for the finding and its remedy; the rotator log line "rotation invariant violated" names the code. ' +
+          'Runbook: docs/operators.md#rotationinvariantviolatedalarm',
         Namespace: 'Signet',
         MetricName: 'RotationInvariantErrors',
         Dimensions: [
@@ -201,6 +204,65 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
       },
     };
 
+    // The API has signed with a cached ring it could not refresh for 15 minutes (three periods in a
+    // row with stale serves): Secrets Manager unreachable or access lost. It keeps signing until
+    // cache.maxStale, then answers 503 (KeysUnavailableAlarm). KeyRingStaleServes is counted by the
+    // API with the dimensions service and profile (lib/telemetry/catalogue.ts).
+    Resources[`KeyRingStaleAlarm${suffix}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription:
+          `Signet ${stage}: the API has served profile ${name}'s key ring stale for 15 minutes: it cannot ` +
+          `refresh it from Secrets Manager, and will answer 503 once the ring is older than cache.maxStale ` +
+          `(${settings.cache.maxStale} s). Runbook: docs/operators.md#keyringstalealarm`,
+        Namespace: 'Signet',
+        MetricName: 'KeyRingStaleServes',
+        Dimensions: [
+          { Name: 'service', Value: 'signet-api' },
+          { Name: 'profile', Value: name },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        OKActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      },
+    };
+
+    // Only profiles with a canary fetch one. A failed canary holds the activation (the pending key
+    // stays pending, the active key keeps signing), so this fires well before the key age alarm:
+    // two failed checks within three schedule periods, as RotationFailedAlarm.
+    if (settings.rotation.canary !== undefined) {
+      Resources[`CanaryFailingAlarm${suffix}`] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmDescription:
+            `Signet ${stage}: the canary of profile ${name} keeps failing: ${settings.rotation.canary.url} ` +
+            'signed with the pending key did not answer 200, so the rotation is held before activation. ' +
+            'Runbook: docs/operators.md#canaryfailingalarm',
+          Namespace: 'Signet',
+          MetricName: 'RotationCanaryFailures',
+          Dimensions: [
+            { Name: 'service', Value: 'signet-rotator' },
+            { Name: 'profile', Value: name },
+          ],
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 2,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+          OKActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        },
+      };
+    }
+
     // Every profile's key group, exported as signet-<stage>-<profile>-key-group-id for
     // distributions in other stacks (`!ImportValue`).
     Outputs[`KeyGroupId${pascalCase(name)}`] = {
@@ -213,6 +275,47 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
       Value: { Ref: secretId },
     };
   }
+  // The account's public key quota is shared by every profile and stage (and anything else in the
+  // account). Each profile needs a free key to introduce its next one, and a revoke may need another:
+  // the alarm fires when no more than max(2, profiles) are free, the margin of `signet doctor`'s
+  // ACCOUNT_KEYS_NEAR_LIMIT (lib/doctor/checks/account-quota.ts). The rotator sends both gauges every
+  // run, with the dimension service only (account-wide).
+  const quotaMargin = Math.max(2, names.length);
+  const accountGauge = (Id, MetricName) => ({
+    Id,
+    ReturnData: false,
+    MetricStat: {
+      Metric: { Namespace: 'Signet', MetricName, Dimensions: [{ Name: 'service', Value: 'signet-rotator' }] },
+      Period: 900,
+      Stat: 'Maximum',
+    },
+  });
+  Resources.PublicKeyQuotaAlarm = {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription:
+        `Signet ${stage}: at most ${quotaMargin} of the account's CloudFront public keys are free; ` +
+        `the ${names.length} profile(s) of this stage each need one to rotate (TooManyPublicKeys blocks the rotation). ` +
+        'Runbook: docs/operators.md#publickeyquotaalarm',
+      Metrics: [
+        accountGauge('keys', 'AccountPublicKeys'),
+        accountGauge('quota', 'AccountPublicKeyQuota'),
+        {
+          Id: 'free',
+          Label: 'Free public keys in the account',
+          Expression: 'quota - keys',
+          ReturnData: true,
+        },
+      ],
+      EvaluationPeriods: 1,
+      Threshold: quotaMargin,
+      ComparisonOperator: 'LessThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+      OKActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+    },
+  };
+
   // The default profile's key group also under the export a one-profile stack had, so existing
   // `!ImportValue signet-<stage>-key-group-id` keep working.
   Outputs.KeyGroupId = {
@@ -224,4 +327,24 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
   return { resources: { Resources, Outputs }, secretRefs };
 }
 
-module.exports = { buildProfiles, pascalCase };
+/**
+ * The logical ids of the alarms {@link buildProfiles} declares, for the dashboard's alarm widget
+ * (infra/aws/dashboard.cjs).
+ * @param {{ profiles: Record<string, any> }} config parsed config
+ * @param {string} defaultProfile
+ */
+function alarmIdsOf(config, defaultProfile) {
+  const ids = [];
+  for (const name of [defaultProfile, ...Object.keys(config.profiles).filter((n) => n !== defaultProfile)]) {
+    const suffix = name === defaultProfile ? '' : pascalCase(name);
+    ids.push(
+      `ActiveKeyTooOldAlarm${suffix}`,
+      `RotationInvariantViolatedAlarm${suffix}`,
+      `KeyRingStaleAlarm${suffix}`,
+    );
+    if (config.profiles[name].rotation.canary !== undefined) ids.push(`CanaryFailingAlarm${suffix}`);
+  }
+  return [...ids, 'PublicKeyQuotaAlarm'];
+}
+
+module.exports = { buildProfiles, pascalCase, alarmIdsOf };
