@@ -184,7 +184,7 @@ if (executable === undefined) {
       }, `${edge}/private/hello.txt`);
       expect(result).toEqual({ status: 200, pastFirstExpiry: true });
       await fresh.close();
-    });
+    }, 60_000);
   });
 }
 
