@@ -3,9 +3,15 @@ import {
   type CloudFrontClient,
   type DefaultCacheBehavior,
   GetDistributionConfigCommand,
+  GetResponseHeadersPolicyCommand,
   NoSuchDistribution,
 } from '@aws-sdk/client-cloudfront';
-import type { DistributionBehavior, DistributionReader, DistributionView } from '../doctor/distribution.ts';
+import type {
+  DistributionBehavior,
+  DistributionCors,
+  DistributionReader,
+  DistributionView,
+} from '../doctor/distribution.ts';
 
 /** {@link DistributionReader} over the real CloudFront SDK client (AWS, LocalStack or the sandbox). */
 export class CloudFrontDistributionReader implements DistributionReader {
@@ -19,11 +25,24 @@ export class CloudFrontDistributionReader implements DistributionReader {
     try {
       const response = await this.#client.send(new GetDistributionConfigCommand({ Id: id }));
       const config = response.DistributionConfig;
-      const behaviors: DistributionBehavior[] = (config?.CacheBehaviors?.Items ?? []).map((behavior) =>
-        behaviorOf(behavior, false),
-      );
-      if (config?.DefaultCacheBehavior !== undefined)
-        behaviors.push(behaviorOf(config.DefaultCacheBehavior, true));
+      const raw: [CacheBehavior | DefaultCacheBehavior, boolean][] = (
+        config?.CacheBehaviors?.Items ?? []
+      ).map((behavior) => [behavior, false]);
+      if (config?.DefaultCacheBehavior !== undefined) raw.push([config.DefaultCacheBehavior, true]);
+      const policies = new Map<string, DistributionCors | 'unreadable' | undefined>();
+      for (const [behavior] of raw) {
+        const policyId = behavior.ResponseHeadersPolicyId;
+        if (policyId !== undefined && policyId !== '' && !policies.has(policyId)) {
+          policies.set(policyId, await this.#corsOf(policyId));
+        }
+      }
+      const behaviors: DistributionBehavior[] = raw.map(([behavior, isDefault]) => {
+        const cors =
+          behavior.ResponseHeadersPolicyId === undefined
+            ? undefined
+            : policies.get(behavior.ResponseHeadersPolicyId);
+        return { ...behaviorOf(behavior, isDefault), ...(cors === undefined ? {} : { cors }) };
+      });
       return {
         id,
         aliases: (config?.Aliases?.Items ?? []).map((alias) => alias.toLowerCase()),
@@ -32,6 +51,28 @@ export class CloudFrontDistributionReader implements DistributionReader {
       };
     } catch (error) {
       if (error instanceof NoSuchDistribution) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The CORS part of a response headers policy (GetResponseHeadersPolicy, managed policies
+   * included). A policy doctor may not read (no `cloudfront:GetResponseHeadersPolicy`) or that is
+   * gone is `'unreadable'`: the CORS check then says it could not tell, rather than failing doctor.
+   */
+  async #corsOf(policyId: string): Promise<DistributionCors | 'unreadable' | undefined> {
+    try {
+      const response = await this.#client.send(new GetResponseHeadersPolicyCommand({ Id: policyId }));
+      const cors = response.ResponseHeadersPolicy?.ResponseHeadersPolicyConfig?.CorsConfig;
+      if (cors === undefined) return undefined;
+      return {
+        policyId,
+        allowOrigins: [...(cors.AccessControlAllowOrigins?.Items ?? [])],
+        allowCredentials: cors.AccessControlAllowCredentials === true,
+      };
+    } catch (error) {
+      const name = (error as { name?: unknown }).name;
+      if (name === 'AccessDenied' || name === 'NoSuchResponseHeadersPolicy') return 'unreadable';
       throw error;
     }
   }
@@ -48,5 +89,8 @@ function behaviorOf(
     // A disabled TrustedKeyGroups keeps its list but trusts nothing: the behaviour serves unsigned requests.
     trustedKeyGroups: trusted?.Enabled === true ? [...(trusted.Items ?? [])] : [],
     ...(behavior.TargetOriginId === undefined ? {} : { targetOriginId: behavior.TargetOriginId }),
+    ...(behavior.AllowedMethods?.Items === undefined
+      ? {}
+      : { allowedMethods: [...behavior.AllowedMethods.Items] }),
   };
 }

@@ -1,5 +1,11 @@
 import { checkAccountQuota } from './checks/account-quota.ts';
 import { checkActiveKey } from './checks/active-key.ts';
+import {
+  checkCookieSite,
+  checkCorsOnDistribution,
+  checkCorsOriginsSite,
+  checkInsecureCookies,
+} from './checks/browser-topology.ts';
 import type { CheckInput, ProfileCheck } from './checks/check.ts';
 import { checkConfigChangeRefused } from './checks/config-change.ts';
 import { checkDistributionTrust } from './checks/distribution-trust.ts';
@@ -40,6 +46,10 @@ export const PROFILE_CHECKS: readonly ProfileCheck[] = [
   checkDistributionTrust,
   checkUnsignedDefaultBehavior,
   checkIpConditionWithIpv6,
+  checkCookieSite,
+  checkInsecureCookies,
+  checkCorsOriginsSite,
+  checkCorsOnDistribution,
 ];
 
 /**
@@ -54,6 +64,7 @@ export function diagnose(snapshot: DoctorSnapshot, now: Date): Finding[] {
       now,
       publicKeys: snapshot.publicKeys,
       ...(snapshot.keyGroups === undefined ? {} : { keyGroups: snapshot.keyGroups }),
+      ...(snapshot.apiPublicOrigin === undefined ? {} : { apiPublicOrigin: snapshot.apiPublicOrigin }),
     };
     return PROFILE_CHECKS.flatMap((check) => check(input));
   });

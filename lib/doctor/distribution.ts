@@ -10,6 +10,21 @@ export interface DistributionBehavior {
   readonly trustedKeyGroups: readonly string[];
   /** The origin the behaviour forwards to (`TargetOriginId`), when read. */
   readonly targetOriginId?: string;
+  /** `AllowedMethods.Items`, when read (CloudFront's default is GET and HEAD). */
+  readonly allowedMethods?: readonly string[];
+  /**
+   * The CORS part of the behaviour's response headers policy: `undefined` when it has no policy or
+   * the policy has no CORS settings, `'unreadable'` when the policy could not be read (permissions).
+   */
+  readonly cors?: DistributionCors | 'unreadable';
+}
+
+/** A response headers policy's CORS settings, as doctor judges them. */
+export interface DistributionCors {
+  readonly policyId: string;
+  /** Exact origins, or `*`. */
+  readonly allowOrigins: readonly string[];
+  readonly allowCredentials: boolean;
 }
 
 /** The parts of a distribution's config that decide which keys an edge trusts for a path. */

@@ -32,6 +32,16 @@ export type FindingCode =
   | 'UNSIGNED_DEFAULT_BEHAVIOR'
   /** IP-restricted policies on a distribution with IPv6 enabled: IPv6 viewers are refused. */
   | 'IP_CONDITION_WITH_IPV6'
+  /** Browsers drop the cookies: the API, the cookie's Domain and the CDN hosts are not on one site. */
+  | 'COOKIE_SITE_MISMATCH'
+  /** Signet's cookies are `Secure`: an http:// API or CDN host (not loopback) never sets or sends them. */
+  | 'COOKIE_SECURE_OVER_HTTP'
+  /** `SameSite=None` without `Secure`, or where `Secure` cannot hold (http://): browsers refuse the cookie. */
+  | 'SAMESITE_NONE_INSECURE'
+  /** A CORS origin on another site than the cookies: its pages' requests carry no cookies. */
+  | 'CORS_ORIGIN_CROSS_SITE'
+  /** The profile allows browser origins but the distribution answers them without CORS headers. */
+  | 'CDN_CORS_MISSING'
   | 'ACCOUNT_KEYS_NEAR_LIMIT'
   | 'ACCOUNT_KEYS_HEADROOM';
 

@@ -54,6 +54,7 @@ export async function readSnapshot(
     publicKeys,
     ...(keyGroups === undefined ? {} : { keyGroups }),
     configuredProfiles: Object.keys(config.profiles).length,
+    ...(config.api?.publicOrigin === undefined ? {} : { apiPublicOrigin: config.api.publicOrigin }),
   };
 }
 

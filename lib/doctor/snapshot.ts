@@ -51,4 +51,6 @@ export interface DoctorSnapshot {
   readonly keyGroups?: readonly ListedKeyGroup[];
   /** How many profiles the config has (each needs a free key slot to rotate), checked or not. */
   readonly configuredProfiles: number;
+  /** The config's `api.publicOrigin`: where browsers call the API (the cookie topology checks). */
+  readonly apiPublicOrigin?: string;
 }

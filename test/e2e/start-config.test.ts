@@ -242,7 +242,7 @@ describe('what signet start --config prints', () => {
           caFile: '/s/tls/ca.pem',
           names: ['localhost', 'media.example.com'],
           spkiSha256: 'PIN=',
-        } as LocalTls,
+        } as unknown as LocalTls,
         apiKeys: { web: 'local-abc' },
         notes: ['profiles.media.rotation.propagation: 2s locally'],
         writtenConfig: '/s/config.json',

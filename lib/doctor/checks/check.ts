@@ -19,6 +19,8 @@ export interface CheckInput {
   readonly publicKeys: readonly RegisteredPublicKey[];
   /** Every key group of the account, when they could be listed: tells another stage's key from a leftover. */
   readonly keyGroups?: readonly ListedKeyGroup[];
+  /** The config's `api.publicOrigin`, when set: where browsers call the API. */
+  readonly apiPublicOrigin?: string;
 }
 
 /** A check of one profile: a pure function from what was read to what is wrong with it. */

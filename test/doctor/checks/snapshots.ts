@@ -126,6 +126,8 @@ export interface Parts {
   readonly extraPublicKeys?: readonly RegisteredPublicKey[];
   readonly keyGroups?: readonly ListedKeyGroup[];
   readonly configuredProfiles?: number;
+  /** The config's api.publicOrigin. */
+  readonly apiPublicOrigin?: string;
 }
 
 /** The healthy snapshot, with `parts` changed. */
@@ -157,6 +159,7 @@ export function snapshotOf(parts: Parts = {}): DoctorSnapshot {
     publicKeys: [...publicKeys, ...(parts.extraPublicKeys ?? [])],
     ...(parts.keyGroups === undefined ? {} : { keyGroups: parts.keyGroups }),
     configuredProfiles: parts.configuredProfiles ?? 1,
+    ...(parts.apiPublicOrigin === undefined ? {} : { apiPublicOrigin: parts.apiPublicOrigin }),
   };
 }
 
@@ -167,6 +170,7 @@ export function inputOf(snapshot: DoctorSnapshot, now: Date = at(0)): CheckInput
     now,
     publicKeys: snapshot.publicKeys,
     ...(snapshot.keyGroups === undefined ? {} : { keyGroups: snapshot.keyGroups }),
+    ...(snapshot.apiPublicOrigin === undefined ? {} : { apiPublicOrigin: snapshot.apiPublicOrigin }),
   };
 }
 
