@@ -202,6 +202,25 @@ describe('signet start --config FILE --https', () => {
     expect(readFileSync(ready.config, 'utf8')).not.toContain('PRIVATE KEY');
   });
 
+  it('signet doctor, run there, reads the local distributions through the SDK and finds the topology sound', async () => {
+    const run = await runCli(['doctor', '--json'], { cwd: dir });
+    const { findings } = JSON.parse(run.stdout) as { findings: { code: string; profile: string }[] };
+    const codes = findings.filter((finding) => finding.profile === 'media').map((finding) => finding.code);
+    // media: cookie Domain example.com, API on api.example.com, CORS on its distribution for the app.
+    for (const code of [
+      'COOKIE_SITE_MISMATCH',
+      'CDN_CORS_MISSING',
+      'CORS_ORIGIN_CROSS_SITE',
+      'COOKIE_SECURE_OVER_HTTP',
+    ]) {
+      expect(codes).not.toContain(code);
+    }
+    // docs sets no cookie Domain while the API answers on api.example.com: its cookies stay with the API.
+    expect(findings).toContainEqual(
+      expect.objectContaining({ code: 'COOKIE_SITE_MISMATCH', profile: 'docs' }),
+    );
+  });
+
   it('made a CA the printed file holds, and a certificate whose key the SPKI pin names', () => {
     expect(readFileSync(ready.caFile, 'utf8')).toContain('BEGIN CERTIFICATE');
     expect(ready.spkiSha256).toMatch(/^[A-Za-z0-9+/]{43}=$/);
