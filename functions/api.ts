@@ -1,5 +1,7 @@
 // Lambda entry point of the signing API (API Gateway HTTP API, payload 2.0). Parses the config and
-// builds the SDK clients and caches once per cold start; everything else lives in lib/.
+// builds the SDK clients and caches once per cold start, then (top-level await, so during Lambda's
+// init phase) loads the key rings, API keys and JWKS the first request would otherwise wait for;
+// everything else lives in lib/. docs/operators.md, "Cold starts".
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
@@ -9,21 +11,24 @@ import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
-import { buildApiDependencies } from '../lib/wiring/api.ts';
+import { buildApiDependencies, DEFAULT_WARM_TIMEOUT_MS } from '../lib/wiring/api.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-api' });
-const app = createApp(
-  buildApiDependencies({
-    config,
-    secretsManager: createSecretsManagerClient(config),
-    log: powertoolsLog(logger),
-    metrics: new PowertoolsMetrics({
-      namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
-      serviceName: 'signet-api',
-    }),
+const deps = buildApiDependencies({
+  config,
+  secretsManager: createSecretsManagerClient(config),
+  log: powertoolsLog(logger),
+  metrics: new PowertoolsMetrics({
+    namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
+    serviceName: 'signet-api',
   }),
-);
+});
+const app = createApp(deps);
+
+// Bounded, and never throws: a Secrets Manager or issuer outage must not fail the init phase (Lambda
+// would retry it on every request); the first request then loads what is missing, as it always did.
+await deps.warm({ timeoutMs: DEFAULT_WARM_TIMEOUT_MS });
 
 /** The API Gateway v2 handler. */
 export const handler = middy(handle(app)).use(injectLambdaContext(logger));

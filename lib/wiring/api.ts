@@ -1,4 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { CachedApiKeySource } from '../auth/api-keys.ts';
 import { createAuthenticator } from '../auth/authenticator.ts';
 import { SecretsManagerApiKeySource } from '../aws/api-key-source.ts';
@@ -17,14 +18,41 @@ export interface ServiceOptions {
   readonly metrics: Metrics;
   /** Epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
+  /** Resolves a bearer token's key. Default: the config's `auth.jwt.jwksUrl`, fetched and cached. */
+  readonly jwks?: JWTVerifyGetKey;
 }
+
+/** What {@link ApiDependencies.warm} did, for the init log line and the bench. */
+export interface WarmResult {
+  /** Everything loaded within the wait. */
+  readonly ok: boolean;
+  /** Milliseconds spent waiting. */
+  readonly ms: number;
+  /** What did not load (`key ring <profile>`, `API keys`, `JWKS`), each with its reason. */
+  readonly failures: readonly string[];
+  /** The wait ran out before everything answered; what was still loading goes on in the background. */
+  readonly timedOut: boolean;
+}
+
+/** The API's dependencies, and the start-up work that a cold start does before its first request. */
+export interface ApiDependencies extends AppDependencies {
+  /**
+   * Loads every profile's key ring (parsing its active key), the API key list and the JWKS, waiting
+   * at most `timeoutMs`. Never throws: whatever failed or is still loading is loaded by the first
+   * request that needs it, as without warming (docs/operators.md, "Cold starts").
+   */
+  warm(options?: { readonly timeoutMs?: number }): Promise<WarmResult>;
+}
+
+/** How long {@link ApiDependencies.warm} waits by default: well inside Lambda's 10-second init phase. */
+export const DEFAULT_WARM_TIMEOUT_MS = 3000;
 
 /**
  * Wires the API's dependencies once per process (a Lambda cold start, or `npm start`): a key ring
  * cache per profile over Secrets Manager, and the authenticator with its cached API key list.
  * Cache events become metrics and log lines; none carries key material.
  */
-export function buildApiDependencies(options: ServiceOptions): AppDependencies {
+export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
   const { config, secretsManager, log, metrics } = options;
   const now = options.now ?? Date.now;
   const rings = new Map<string, KeyRingCache>();
@@ -68,10 +96,75 @@ export function buildApiDependencies(options: ServiceOptions): AppDependencies {
               log.warn('API key list refresh failed', { ageSeconds: event.ageSeconds });
           },
         });
+  const jwt = config.auth.jwt;
+  // The same remote key set the authenticator would build itself (cached for jwksMaxAge, refetched on
+  // an unknown kid), made here so that warm() can fetch it before the first request.
+  const jwks =
+    options.jwks ??
+    (jwt === undefined
+      ? undefined
+      : createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge: jwt.jwksMaxAge * 1000 }));
   const authenticator = createAuthenticator({
     config: config.auth,
     ...(apiKeys === undefined ? {} : { apiKeys }),
+    ...(jwks === undefined ? {} : { jwks }),
     now: () => Math.floor(now() / 1000),
   });
-  return { config, authenticator, rings, log, metrics, now };
+  const warm = async (warmOptions: { readonly timeoutMs?: number } = {}): Promise<WarmResult> => {
+    const started = performance.now();
+    const failures: string[] = [];
+    const task = (what: string, load: () => Promise<unknown>): Promise<void> =>
+      load().then(
+        () => undefined,
+        (error: unknown) => {
+          failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      );
+    const tasks = [
+      ...[...rings].map(([name, cache]) => task(`key ring ${name}`, () => cache.refresh())),
+      ...(apiKeys === undefined ? [] : [task('API keys', () => apiKeys.load())]),
+      ...(jwt === undefined || jwks === undefined
+        ? []
+        : [task('JWKS', () => warmJwks(jwks, jwt.algorithms))]),
+    ];
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(tasks).then(() => false),
+      new Promise<boolean>((done) => {
+        timer = setTimeout(() => done(true), warmOptions.timeoutMs ?? DEFAULT_WARM_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    const ms = performance.now() - started;
+    const result = { ok: !timedOut && failures.length === 0, ms, failures: [...failures], timedOut };
+    if (result.ok) log.info('warmed', { ms: Math.round(ms) });
+    else
+      log.warn('warming incomplete: the first request loads what is missing', {
+        ms: Math.round(ms),
+        timedOut,
+        failures: result.failures,
+      });
+    return result;
+  };
+  return { config, authenticator, rings, log, metrics, now, warm };
+}
+
+/**
+ * Fetches the key set (the remote set's `reload`) and resolves each of its keys once, so that the
+ * first token pays neither the fetch nor the key import. A resolver without `reload` (a local set)
+ * only gets its keys resolved.
+ */
+async function warmJwks(jwks: JWTVerifyGetKey, algorithms: readonly string[]): Promise<void> {
+  const remote = jwks as JWTVerifyGetKey & {
+    reload?: () => Promise<void>;
+    jwks?: () => { keys: { kid?: string; alg?: string }[] } | undefined;
+  };
+  await remote.reload?.();
+  for (const key of remote.jwks?.()?.keys ?? []) {
+    const alg = key.alg ?? algorithms[0];
+    if (alg === undefined || !algorithms.includes(alg)) continue;
+    const header = key.kid === undefined ? { alg } : { alg, kid: key.kid };
+    // Resolves (and caches) the imported key; a set with several candidates throws, which is fine here.
+    await Promise.resolve(jwks(header, { payload: '', signature: '' })).catch(() => undefined);
+  }
 }
