@@ -94,7 +94,9 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
 
     // Bootstrap (docs/design.md, "Rotation"): the rotator, invoked as a custom resource, creates the first key, the
     // key group and the ring on Create, or adopts the existing key group named by the profile's
-    // keyGroupId; it answers the key group id as `KeyGroupId`. Update reconciles; Delete leaves keys
+    // keyGroupId; it answers the key group id as `KeyGroupId`. Update moves the ring to a changed key
+    // group only when no link can break, else answers FAILED (docs/operators.md, "Changing the key
+    // group"); Delete leaves keys
     // in place unless DeleteKeysOnDelete is "true" (then it deletes the key group Signet created and
     // Signet's public keys). The key group is never declared with static items: a later deploy would
     // reset it to them and every rotated key would 403.
@@ -109,7 +111,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
         ServiceTimeout: 300,
         Profile: name,
         // The profile's keyGroupId, when it adopts an existing key group. Passed (not only read from
-        // the config by the rotator) so that changing it sends an Update, which reconciles. The
+        // the config by the rotator) so that changing it sends an Update, which moves the ring. The
         // default profile's goes through the AdoptKeyGroupId parameter (infra/aws/parameters.yml).
         ...(name === defaultProfile
           ? {
