@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../lib/config/index.ts';
 
 /** What the demo page shows: objects of one profile, signed through the API it is served beside. */
 export interface DemoPageOptions {
-  /** The API's origin as the browser reaches it (the page calls it same-origin). */
+  /** The API's origin as the browser reaches it; empty: the page's own origin (served by the API). */
   readonly api: string;
   /** The profile the page signs with. */
   readonly profile: string;
@@ -35,7 +37,7 @@ export function demoPageHandler(
   return (request) => {
     const { pathname } = new URL(request.url);
     if (request.method !== 'GET' || !pathname.startsWith('/demo')) return undefined;
-    if (pathname === '/demo') return Promise.resolve(Response.redirect(`${options.api}/demo/`, 302));
+    if (pathname === '/demo') return Promise.resolve(Response.redirect(new URL('/demo/', request.url), 302));
     if (pathname === '/demo/') return Promise.resolve(text(pageHtml(options), 'text/html; charset=utf-8'));
     if (pathname === '/demo/signet-client.js')
       return Promise.resolve(text(readFileSync(CLIENT_SOURCE, 'utf8'), 'text/javascript; charset=utf-8'));
@@ -75,7 +77,8 @@ function pageHtml(options: DemoPageOptions): string {
 </style>
 <h1>Signet demo</h1>
 <p>This page uses <a href="signet-client.js"><code>signet-client.js</code></a> against the API at
-<code>${escapeHtml(options.api)}</code>. Add <code>?expiresIn=6</code> to watch the cookies refresh before
+<code>${escapeHtml(options.api === '' ? 'this origin' : options.api)}</code>, profile
+<code>${escapeHtml(options.profile)}</code>. Add <code>?expiresIn=6</code> to watch the cookies refresh before
 they expire (<code>&amp;keepFresh=0</code> to see what happens without). The guide:
 <code>docs/frontends.md</code>.</p>
 <ol id="steps">
@@ -96,6 +99,7 @@ they expire (<code>&amp;keepFresh=0</code> to see what happens without). The gui
 <script type="module">
 import { createSignetClient } from './signet-client.js';
 const config = JSON.parse(document.getElementById('config').textContent);
+config.api ||= location.origin;
 const params = new URLSearchParams(location.search);
 const expiresIn = params.has('expiresIn') ? Number(params.get('expiresIn')) : undefined;
 const keepFresh = params.get('keepFresh') !== '0';
@@ -174,3 +178,75 @@ try {
 function escapeHtml(value: string): string {
   return value.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/** The demo page for a user's config (`signet start --config FILE`), and how to open it. */
+export interface UserDemoPage {
+  readonly handler: (request: Request) => Promise<Response> | undefined;
+  /** The page's URL: on the profile's first allowed origin, which the browser maps to the API's port. */
+  readonly url: string;
+  /** Chromium's --host-resolver-rules value that maps the page, API and CDN names to the local ports. */
+  readonly hostResolverRules: string;
+}
+
+/**
+ * The demo page for a profile of the user's config: the default profile (else the first) that has a
+ * sample object (a grant with a fixed folder) and allowed origins. The page is served by the API's
+ * port under any host name, opened at the profile's first allowed origin (so the API and the CDN
+ * judge it as they would the user's app), and works on a folder of the first grant: a sample image
+ * is written beside the sample object. Undefined when no profile fits.
+ */
+export function userDemoPage(input: {
+  readonly config: Config;
+  readonly profiles: Readonly<Record<string, { readonly sampleUrl?: string; readonly originFolder: string }>>;
+  readonly endpoints: { readonly api: string; readonly edge: string };
+  readonly token: (profile: string) => Promise<string>;
+}): UserDemoPage | undefined {
+  const names = Object.keys(input.config.profiles);
+  const ordered = [
+    ...(input.config.defaultProfile === undefined ? [] : [input.config.defaultProfile]),
+    ...names,
+  ];
+  const name = ordered.find(
+    (n) => input.profiles[n]?.sampleUrl !== undefined && input.config.profiles[n]!.cors.origins.length > 0,
+  );
+  if (name === undefined) return undefined;
+  const profile = input.config.profiles[name]!;
+  const sample = new URL(input.profiles[name]!.sampleUrl!);
+  const folder = sample.pathname.slice(0, sample.pathname.lastIndexOf('/') + 1);
+  const base = `${sample.origin}${folder}`;
+  const originFolder = input.profiles[name]!.originFolder;
+  const imageFile = join(originFolder, ...folder.split('/').filter((s) => s !== ''), 'signet-sample.svg');
+  if (!existsSync(imageFile)) writeFileSync(imageFile, DEMO_SVG);
+  const page = new URL(profile.cors.origins[0]!);
+  const publicOrigin = input.config.api?.publicOrigin;
+  const apiPort = new URL(input.endpoints.api).port;
+  const edgePort = new URL(input.endpoints.edge).port;
+  const defaultPort = (url: URL) => url.port || (url.protocol === 'https:' ? '443' : '80');
+  const rules = new Map<string, string>();
+  rules.set(`${sample.hostname}:${defaultPort(sample)}`, `127.0.0.1:${edgePort}`);
+  rules.set(`${page.hostname}:${defaultPort(page)}`, `127.0.0.1:${apiPort}`);
+  if (publicOrigin !== undefined) {
+    const api = new URL(publicOrigin);
+    rules.set(`${api.hostname}:${defaultPort(api)}`, `127.0.0.1:${apiPort}`);
+  }
+  return {
+    handler: demoPageHandler({
+      api: publicOrigin ?? '',
+      profile: name,
+      resource: `${base}*`,
+      image: `${base}signet-sample.svg`,
+      download: sample.href,
+      fetchUrl: sample.href,
+      probe: sample.href,
+      token: () => input.token(name),
+    }),
+    url: `${page.origin}/demo/`,
+    hostResolverRules: [...rules].map(([from, to]) => `MAP ${from} ${to}`).join(', '),
+  };
+}
+
+const DEMO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="120" viewBox="0 0 240 120">
+<rect width="240" height="120" rx="12" fill="#1d4ed8"/>
+<text x="120" y="70" font-family="sans-serif" font-size="22" fill="#fff" text-anchor="middle">signed cookies ok</text>
+</svg>
+`;

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { type UserDemoPage, userDemoPage } from '../../infra/local/demo-page.ts';
 import { startUserService, type UserService } from '../../infra/local/user-service.ts';
 import { type Config, ConfigError, readConfig } from '../config/index.ts';
 import type { Log } from '../telemetry/ports.ts';
@@ -49,10 +50,14 @@ export async function startUserConfig(
     throw error;
   }
   let service: UserService;
+  // The demo page (docs/frontends.md) for one of the user's profiles, built once the service knows
+  // its sample objects; served by the API's port under the name of an allowed origin.
+  let demo: UserDemoPage | undefined;
   try {
     service = await startUserService({
       config,
       configPath: path,
+      extraRoutes: (request) => demo?.handler(request),
       stateDir: options.stateDir,
       portBase: options.portBase,
       edgePropagationMs: options.edgePropagationMs,
@@ -74,6 +79,13 @@ export async function startUserConfig(
     ),
   ];
   const token = await service.issuer.issue({ sub: 'demo', scope: scopes, expiresIn: 12 * 3600 });
+  const running = service;
+  demo = userDemoPage({
+    config: running.config,
+    profiles: running.profiles,
+    endpoints: running.endpoints,
+    token: () => running.issuer.issue({ sub: 'demo', scope: scopes, expiresIn: 3600 }),
+  });
   if (options.json) {
     io.stdout(
       `${JSON.stringify({
@@ -85,10 +97,19 @@ export async function startUserConfig(
           : { caFile: service.tls.caFile, spkiSha256: service.tls.spkiSha256 }),
         apiKeys: service.apiKeys,
         ...(service.writtenConfig === undefined ? {} : { config: service.writtenConfig }),
+        ...(demo === undefined ? {} : { demoPage: demo.url, hostResolverRules: demo.hostResolverRules }),
       })}\n`,
     );
   } else {
-    io.stdout(describe(service, path, options.stateDir, scopes));
+    const text = describe(service, path, options.stateDir, scopes);
+    io.stdout(
+      demo === undefined
+        ? text
+        : text.replace(
+            /Press Ctrl-C to stop\.\n*$/,
+            `${describeDemoPage(demo, service)}\nPress Ctrl-C to stop.\n`,
+          ),
+    );
   }
   await untilAborted(signal);
   await service.close();
@@ -194,4 +215,19 @@ export function describe(
     '',
   );
   return lines.join('\n');
+}
+
+/** How to open the demo page for the user's profile in Chromium. */
+function describeDemoPage(demo: UserDemoPage, service: UserService): string {
+  const trust =
+    service.tls === undefined
+      ? ''
+      : ` \\\n    --ignore-certificate-errors-spki-list=${service.tls.spkiSha256}`;
+  return [
+    'Demo page: the browser client (client/signet-client.js) against your profile, on your first allowed',
+    'origin (docs/frontends.md; cookies are Secure, so a non-localhost page needs --https):',
+    `  chromium --user-data-dir="$(mktemp -d)" --host-resolver-rules="${demo.hostResolverRules}"${trust} \\`,
+    `    ${demo.url}`,
+    '',
+  ].join('\n');
 }

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoPageHandler } from '../../infra/local/demo-page.ts';
+import { type UserDemoPage, userDemoPage } from '../../infra/local/demo-page.ts';
 import { close, listen } from '../../infra/local/http.ts';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
 import { startUserService, type UserService } from '../../infra/local/user-service.ts';
@@ -221,20 +221,13 @@ if (executable !== undefined) {
   let browser: TestBrowser;
   let service: UserService;
   const HELLO = 'Hello over HTTPS on one site.\n';
+  const SAMPLE = 'A sample object of profile media, served by the local edge.\n';
 
   describe('frontends in Chromium: signet start --config FILE --https (api., media. and a cookie Domain on example.test)', () => {
     beforeAll(async () => {
-      let issue: () => Promise<string> = () => Promise.reject(new Error('not started'));
-      const demo = demoPageHandler({
-        api: 'https://api.example.test',
-        profile: 'media',
-        resource: 'https://media.example.test/*',
-        image: 'https://media.example.test/signet.svg',
-        download: 'https://media.example.test/hello.txt',
-        fetchUrl: 'https://media.example.test/hello.txt',
-        probe: 'https://media.example.test/probe.txt',
-        token: () => issue(),
-      });
+      // The demo page `signet start --config FILE` serves for the user's profile (on its first
+      // allowed origin, https://api.example.test), as the command line does.
+      let demo: UserDemoPage | undefined;
       service = await startUserService({
         config: parseConfig(HTTPS_CONFIG),
         configPath: '/nonexistent/signet.json',
@@ -242,28 +235,28 @@ if (executable !== undefined) {
         portBase: 0,
         edgePropagationMs: 0,
         https: true,
-        extraRoutes: demo,
+        extraRoutes: (request) => demo?.handler(request),
         log: silentLog,
       });
-      issue = () => service.issuer.issue({ sub: 'demo', scope: ['media:read'] });
+      demo = userDemoPage({
+        config: service.config,
+        profiles: service.profiles,
+        endpoints: service.endpoints,
+        token: () => service.issuer.issue({ sub: 'demo', scope: ['media:read'] }),
+      });
+      expect(demo?.url).toBe('https://api.example.test/demo/');
       const folder = service.profiles.media!.originFolder;
       mkdirSync(folder, { recursive: true });
       writeFileSync(join(folder, 'hello.txt'), HELLO);
-      writeFileSync(join(folder, 'probe.txt'), 'ok\n');
-      writeFileSync(
-        join(folder, 'signet.svg'),
-        '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="32"><rect width="64" height="32"/></svg>',
-      );
       // Real-looking names on the standard port, as a user's browser reaches them: a host resolver
       // rule per name, and the local certificate trusted by its key (no certificate error to bypass,
       // so Secure cookies behave as on a real certificate).
-      const edgePort = new URL(service.endpoints.edge).port;
+      // The rules signet start prints, and one more name for a page on another site.
       const apiPort = new URL(service.endpoints.api).port;
-      const rules = [
-        `MAP media.example.test:443 127.0.0.1:${edgePort}`,
-        `MAP api.example.test:443 127.0.0.1:${apiPort}`,
-        `MAP app.other.test:443 127.0.0.1:${apiPort}`,
-      ].join(', ');
+      expect(demo!.hostResolverRules).toBe(
+        `MAP media.example.test:443 127.0.0.1:${new URL(service.endpoints.edge).port}, MAP api.example.test:443 127.0.0.1:${apiPort}`,
+      );
+      const rules = `${demo!.hostResolverRules}, MAP app.other.test:443 127.0.0.1:${apiPort}`;
       browser = await launchChromium(chromiumPath, [
         `--host-resolver-rules=${rules}`,
         `--ignore-certificate-errors-spki-list=${service.tls!.spkiSha256}`,
@@ -282,8 +275,8 @@ if (executable !== undefined) {
       const steps = await outcomes(page, ['cookies', 'image', 'fetch']);
       expect(steps.cookies).toMatchObject({ outcome: 'ok' });
       expect(steps.cookies!.detail).toContain('probe 200');
-      expect(steps.image).toMatchObject({ outcome: 'ok', detail: 'loaded, 64×32' });
-      expect(steps.fetch).toMatchObject({ outcome: 'ok', detail: `200 ${HELLO}` });
+      expect(steps.image).toMatchObject({ outcome: 'ok', detail: 'loaded, 240×120' });
+      expect(steps.fetch).toMatchObject({ outcome: 'ok', detail: `200 ${SAMPLE}` });
       const expires = await page.evaluate(
         () =>
           (globalThis as unknown as { signet: { first: { answer: { expires: number } } } }).signet.first
@@ -311,7 +304,7 @@ if (executable !== undefined) {
       }
       // A signed URL for the real-looking name opens from the page too (download link).
       const answered = page.waitForResponse((r) =>
-        r.url().startsWith('https://media.example.test/hello.txt?'),
+        r.url().startsWith('https://media.example.test/signet-sample.txt?'),
       );
       await browser.context.clearCookies();
       await page.click('#download');
