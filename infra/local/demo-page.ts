@@ -155,7 +155,7 @@ try {
   window.signet.first = session;
   cookiesOk = true;
   step('cookies', 'ok', 'sent by the browser (probe ' + session.probeStatus + '); expire ' + session.expiresAt +
-    ', refreshed at ' + session.answer.refreshAt);
+    ', refreshes at ' + session.answer.refreshAt);
 } catch (error) {
   step('cookies', 'failed', describe(error));
 }
