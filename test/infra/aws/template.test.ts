@@ -273,9 +273,12 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       } else if (actions.some((a) => a.startsWith('logs:'))) {
         expect(statement.Resource).toEqual({ 'Fn::GetAtt': ['RotatorLogGroup', 'Arn'] });
       } else {
-        // CloudFront's key group and public key actions have no resource types (Service
-        // Authorization Reference): `*` is the only resource IAM accepts for them.
-        expect(actions.every((a) => /^cloudfront:\w+(KeyGroup|PublicKey)s?$/.test(a))).toBe(true);
+        // CloudFront's key group and public key actions, and ListDistributions (the bootstrap's
+        // proof that moving a ring to another key group breaks no link), have no resource types
+        // (Service Authorization Reference): `*` is the only resource IAM accepts for them.
+        expect(
+          actions.every((a) => /^cloudfront:(\w+(KeyGroup|PublicKey)s?|ListDistributions)$/.test(a)),
+        ).toBe(true);
         expect(statement.Resource).toBe('*');
       }
     }
