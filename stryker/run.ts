@@ -127,7 +127,7 @@ function strykerOptions(group: MutationGroup, mutate: readonly string[]): Partia
     plugins: ['@stryker-mutator/vitest-runner'],
     // The group's tests are named explicitly; vitest's "related" mode would add every suite that
     // reaches the file through an import, the slow end-to-end ones included.
-    vitest: { configFile: 'vitest.config.ts', related: false },
+    vitest: { configFile: process.env.SIGNET_MUTATION_VITEST_CONFIG ?? 'stryker/vitest.config.ts', related: false },
     mutate: [...mutate],
     testFiles: group.tests.flatMap(expand),
     coverageAnalysis: 'perTest',
@@ -208,6 +208,8 @@ async function main(): Promise<number> {
   for (const { group, files } of selection(process.argv.slice(2))) {
     const groupStarted = Date.now();
     console.log(`\n== ${group.name}: ${files.join(', ')}`);
+    // The code as Stryker reads it now: the file may change while the run lasts.
+    for (const file of files) sources.set(resolve(ROOT, file), readFileSync(join(ROOT, file), 'utf8').split('\n'));
     const results = await new Stryker(strykerOptions(group, files)).runMutationTest();
     const mine = equivalents.filter((entry) => files.includes(entry.file));
     const survivors = results.filter(

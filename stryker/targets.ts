@@ -18,7 +18,7 @@ export const THRESHOLD = 90;
 export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'rotation',
-    mutate: ['lib/rotation/plan.ts', 'lib/rotation/invariants.ts'],
+    mutate: ['lib/rotation/plan.ts', 'lib/rotation/invariants.ts', 'lib/rotation/ownership.ts'],
     tests: [
       'test/rotation/plan.test.ts',
       'test/rotation/bounds.test.ts',

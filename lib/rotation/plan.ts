@@ -219,7 +219,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
       kind: 'blocked',
       reason: 'active-key-not-in-group',
       message:
-        `The active key ${active.id} is not in key group ${group?.id}: every URL it signs is refused. ` +
+        `The active key ${active.id} is not in ${group === undefined ? 'any key group' : `key group ${group.id}`}: every URL it signs is refused. ` +
         'Add it back or revoke it.',
     };
   }
