@@ -107,6 +107,22 @@ describe('parseHttpUrl: which URLs are accepted at all', () => {
     );
   });
 
+  it("keeps the URL parser's error as the cause, for whoever debugs it", () => {
+    for (const run of [
+      () => parseHttpUrl('not a url', 'url'),
+      () => canonicalResource('https://media example.com/*'),
+    ]) {
+      let thrown: unknown;
+      try {
+        run();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(SigningError);
+      expect((thrown as SigningError).cause).toBeInstanceOf(TypeError);
+    }
+  });
+
   it('quotes at most 200 characters of an unparsable input', () => {
     const long = `${'x'.repeat(200)}YZ`;
     let message = '';
@@ -484,6 +500,11 @@ describe('globMatches: * any run, ? one character', () => {
     ['x*ab?*', 'xab', false],
     ['x*?ab*y', 'xqaby', true],
     ['x*?ab*y', 'xaby', false],
+    // Pieces whose own prefixes repeat: the search must fall back within the piece, never skip or invent a fit.
+    ['x*bbaa?*y', 'xbbabaaaaay', false],
+    ['x*aabb?*y', 'xaaababbaby', false],
+    ['x*babb?*y', 'xbababbbaay', true],
+    ['x*bab?ba*y', 'xabababbbay', true],
   ])('%j against %j: %s', (pattern, text, expected) => {
     expect(globMatches(pattern, text)).toBe(expected);
   });
