@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalService } from '../../infra/local/service.ts';
+import type { Config } from '../config/index.ts';
 import type { Log } from '../telemetry/ports.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { pathMatchingOption, portBaseOption, processSignal, untilAborted } from './sandbox.ts';
 import { startUserConfig } from './start-config.ts';
+import { serveStatus } from './status.ts';
 
 export const START_HELP = `Usage: npm start [-- OPTIONS]      (or: signet start [OPTIONS])
 
@@ -16,7 +18,7 @@ at http://127.0.0.1:4603/demo/ uses the browser client (client/signet-client.js)
 download link, cookies, a protected image and fetch() in your browser (docs/frontends.md).
 
 Ports (from --port-base, default 4600): Secrets Manager +0, CloudFront API +1, edge +2, API +3,
-token issuer +4.
+token issuer +4, the demo profile's status page +5 (signet status).
 
 With --config FILE it runs your own profiles, grants, cookie and CORS settings instead of the demo:
 each profile gets a local distribution whose aliases are its domains (the edge answers by Host),
@@ -38,7 +40,8 @@ Options:
   --trust-forwarded-for       let the edge take the viewer's address from X-Forwarded-For (to try
                               IP-restricted URLs from this machine); off by default, as CloudFront
                               judges the address the request really came from
-  --json                      print one line { "api", "edge", "secretsManager", "cloudfront", "demoUrl", "token" }
+  --json                      print one line { "api", "edge", "secretsManager", "cloudfront", "demoUrl", "token",
+                              "status" }
                               when ready, and log as JSON lines on stderr
 Stops cleanly on Ctrl-C.
 `;
@@ -118,16 +121,18 @@ export async function start(
     expiresIn: 12 * 3600,
   });
   const { endpoints, demoUrl } = service;
+  // The demo profile's status page (signet status), read every second so --fast-rotation shows live.
+  const statusPage = await startDemoStatus(service.config, portBaseOption(values['port-base']), io, log);
   if (values.json) {
     io.stdout(
-      `${JSON.stringify({ api: endpoints.api, edge: endpoints.edge, secretsManager: endpoints.secretsManager, cloudfront: endpoints.cloudfront, demoUrl, token })}\n`,
+      `${JSON.stringify({ api: endpoints.api, edge: endpoints.edge, secretsManager: endpoints.secretsManager, cloudfront: endpoints.cloudfront, demoUrl, token, status: statusPage?.url ?? null })}\n`,
     );
   } else {
     io.stdout(`Signet is running locally (state in ${stateDir}).
 
   Signing API       ${endpoints.api}      (OpenAPI: ${endpoints.api}/openapi.json)
   Demo page         ${endpoints.api}/demo/     (signed URL, cookies, <img> and fetch() in a browser)
-  CloudFront edge   ${endpoints.edge}
+${statusPage === undefined ? '' : `  Status page       ${statusPage.url}     (keys, rotation, quotas, doctor: live)\n`}  CloudFront edge   ${endpoints.edge}
   Secrets Manager   ${endpoints.secretsManager}
   CloudFront API    ${endpoints.cloudfront}
   Token issuer      ${endpoints.tokenIssuer}/.well-known/jwks.json
@@ -143,8 +148,24 @@ Press Ctrl-C to stop.
 `);
   }
   await untilAborted(signal);
+  await statusPage?.close();
   await service.close();
   return EXIT.ok;
+}
+
+/**
+ * The demo profile's status page on port base + 5 (a free port if that one is taken, or with
+ * --port-base 0). A page that cannot start is logged, never a reason to stop the service.
+ */
+async function startDemoStatus(config: Config, portBase: number, io: CliIo, log: Log) {
+  const profileName = config.defaultProfile ?? Object.keys(config.profiles)[0]!;
+  const serve = (port: number) => serveStatus({ config, profileName, port, intervalSeconds: 1, io });
+  try {
+    return await serve(portBase === 0 ? 0 : portBase + 5).catch(() => serve(0));
+  } catch (error) {
+    log.warn('status page not started', { error: (error as Error).message });
+    return undefined;
+  }
 }
 
 /** Log lines on stderr: JSON lines with --json, short text otherwise. Never key material (the callers pass none). */

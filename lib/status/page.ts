@@ -129,10 +129,18 @@ function nextMarkup(doc: StatusDocument): Markup {
   }</p>`;
 }
 
-/** A time: `12:03:04 UTC`, with a relative `(in 5 s)` the script keeps current. */
+/** A time: `2026-12-06 12:03:04 UTC`, with a relative `(in 5 s)` the script keeps current. */
 function when(iso: string | null): Markup {
   if (iso === null) return html`-`;
   return html`<time datetime="${iso}">${clock(iso)}</time> <span class="rel" data-rel="${iso}"></span>`;
+}
+
+/** A table cell's time: `12:03:04` on the day of `today` (else `12-07 12:03`), the full time on hover. */
+function shortWhen(iso: string | null, today: string): Markup {
+  if (iso === null) return html`-`;
+  const text =
+    iso.slice(0, 10) === today.slice(0, 10) ? iso.slice(11, 19) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  return html`<time datetime="${iso}" title="${clock(iso)}">${text}</time><br><span class="rel" data-rel="${iso}"></span>`;
 }
 
 /** `2026-12-06 12:03:04 UTC`, or the time alone for today's dates. */
@@ -218,6 +226,7 @@ function seconds(value: number): string {
 }
 
 function keyTable(doc: StatusDocument): Markup {
+  const when = (iso: string | null) => shortWhen(iso, doc.generatedAt);
   const rows = doc.keys.map(
     (key) => html`<tr class="state-${key.state}" data-key-id="${key.id ?? ''}" data-state="${key.state}">
 <td class="mono">${key.id ?? '(not registered)'}</td>
@@ -234,6 +243,7 @@ function keyTable(doc: StatusDocument): Markup {
 </tr>`,
   );
   return html`<table class="keys" id="keys">
+<caption>Times in UTC (${doc.generatedAt.slice(0, 10)} unless dated)</caption>
 <thead><tr><th>Key</th><th>State</th><th>Created</th><th>Trusted</th><th>Active</th><th>Retired</th><th>URLs valid until</th><th>Removal</th><th>In group</th><th>CloudFront name, comment</th><th>Fingerprint</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`;
@@ -270,18 +280,23 @@ interface Segment {
 /** The timeline: one bar per key from creation through trusted, active and retiring to removal. */
 function timeline(doc: StatusDocument): Markup {
   const now = Date.parse(doc.generatedAt);
-  const times = [
-    now,
-    ...doc.keys.flatMap(keyTimes),
-    ...(doc.next.at === null ? [] : [Date.parse(doc.next.at)]),
-  ];
-  let start = Math.min(...times);
-  let end = Math.max(...times);
+  // The axis covers what happened and what is planned for the keys in the ring; the next rotation
+  // (a month ahead, say) stretches it only when near, else its planned bar runs off the right edge.
+  const nextAt = doc.next.at === null ? [] : [Date.parse(doc.next.at)];
+  const core = [now, ...doc.keys.flatMap(keyTimes), ...(doc.next.kind === 'introduce' ? [] : nextAt)];
+  let start = Math.min(...core);
+  let end = Math.max(...core);
   if (end - start < 60_000) end = start + 60_000;
+  const reach = end + (end - start) * 1.5;
+  const ahead = [
+    ...doc.keys.flatMap((key) => (key.rotationDueAt === null ? [] : [Date.parse(key.rotationDueAt)])),
+    ...nextAt,
+  ];
+  for (const t of ahead) if (t <= reach) end = Math.max(end, t);
   const pad = (end - start) * 0.03;
   start -= pad;
   end += pad;
-  const x = (t: number) => X0 + ((t - start) / (end - start)) * (X1 - X0);
+  const x = (t: number) => Math.min(X1, X0 + ((t - start) / (end - start)) * (X1 - X0));
   const height = TOP + Math.max(1, doc.keys.length) * ROW + 8;
   const ticks = Array.from({ length: 5 }, (_, index) => start + ((end - start) * (index + 0.5)) / 5).map(
     (t) =>
@@ -305,11 +320,15 @@ function timeline(doc: StatusDocument): Markup {
         html`<rect class="mark-removed" x="${f(x(Date.parse(gone)) - 1.5)}" y="${y + 5}" width="3" height="20"><title>${key.state} ${clock(gone)}</title></rect>`,
       );
     }
-    const label = html`<text class="label" x="8" y="${y + 19}">${key.id ?? '(not registered)'}</text><text class="label-state state-text-${key.state}" x="${X0 - 8}" y="${y + 19}" text-anchor="end">${key.state}</text>`;
+    const beyond =
+      key.rotationDueAt !== null && Date.parse(key.rotationDueAt) > end
+        ? html`<text class="axis" x="${X1 + 4}" y="${y + 19}">→<title>next rotation starts ${clock(key.rotationDueAt)}</title></text>`
+        : html``;
+    const label = html`${beyond}<text class="label" x="8" y="${y + 19}">${key.id ?? '(not registered)'}</text><text class="label-state state-text-${key.state}" x="${X0 - 8}" y="${y + 19}" text-anchor="end">${key.state}</text>`;
     return html`<g class="row" data-key-id="${key.id ?? ''}" data-state="${key.state}">${label}${segments}${marks}</g>`;
   });
   const nextMark =
-    doc.next.at === null
+    doc.next.at === null || Date.parse(doc.next.at) > end
       ? html``
       : html`<line class="next-line" x1="${f(x(Date.parse(doc.next.at)))}" x2="${f(x(Date.parse(doc.next.at)))}" y1="${TOP - 2}" y2="${height - 4}"><title>next: ${doc.next.description} at ${clock(doc.next.at)}</title></line>`;
   const nowX = f(x(now));
@@ -324,7 +343,6 @@ function keyTimes(key: StatusKey): number[] {
     key.trustedAt,
     key.activatesAt,
     key.activatedAt,
-    key.rotationDueAt,
     key.retiredAt,
     key.validUntil,
     key.removableAt,
@@ -338,8 +356,9 @@ export function segmentsOf(key: StatusKey, now: number): Segment[] {
   const t = (iso: string | null) => (iso === null ? undefined : Date.parse(iso));
   const out: Segment[] = [];
   const push = (from: number | undefined, to: number | undefined, cls: string, title: string) => {
-    if (from === undefined || to === undefined || to < from) return;
-    out.push({ from, to, cls, title });
+    if (from === undefined || to === undefined) return;
+    // `now` is read in whole seconds: a key activated this second still shows its (thin) bar.
+    out.push({ from, to: Math.max(from, to), cls, title });
   };
   const created = t(key.createdAt);
   const trusted = t(key.trustedAt);
@@ -422,6 +441,8 @@ h1 { font-size: 20px; margin: 0; } h2 { font-size: 14px; margin: 16px 0 8px; col
 .acct-own { fill: var(--active); } .acct-stage { fill: #748ffc; } .acct-other { fill: #adb5bd; }
 .gauge-text { margin: 4px 0 0; } .level-near { color: #b7791f; } .level-full { color: var(--removed); }
 table.keys { border-collapse: collapse; width: 100%; margin-top: 12px; font-size: 12px; }
+table.keys caption { text-align: left; color: var(--muted); }
+.rel { color: var(--muted); white-space: nowrap; }
 table.keys th, table.keys td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
 tr.state-removed, tr.state-revoked { color: var(--muted); }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; color: #fff; background: var(--created); font-size: 11px; }
