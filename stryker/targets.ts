@@ -21,6 +21,8 @@ export const GROUPS: readonly MutationGroup[] = [
     mutate: ['lib/rotation/plan.ts', 'lib/rotation/invariants.ts', 'lib/rotation/ownership.ts'],
     tests: [
       'test/rotation/plan.test.ts',
+      'test/rotation/plan-rules.test.ts',
+      'test/rotation/invariants.test.ts',
       'test/rotation/bounds.test.ts',
       'test/rotation/operator-plans.test.ts',
     ],
