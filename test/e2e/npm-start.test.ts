@@ -12,6 +12,7 @@ interface Ready {
   cloudfront: string;
   demoUrl: string;
   token: string;
+  status: string;
 }
 
 async function sign(ready: Ready, token: string): Promise<{ url: string; keyId: string }> {
@@ -40,8 +41,12 @@ describe('npm start (signet start) as a process', () => {
       'cloudfront',
       'demoUrl',
       'token',
+      'status',
     ]);
     expect(first.ready.demoUrl).toBe(`${first.ready.edge}/private/hello.txt`);
+    // The demo profile's status page (signet status) on loopback, its data as JSON.
+    const status = (await (await fetch(`${first.ready.status}status.json`)).json()) as { profile: string };
+    expect(status.profile).toBe('demo');
     const before = await sign(first.ready, first.ready.token);
     expect((await fetch(before.url)).status).toBe(200);
     expect((await fetch(first.ready.demoUrl)).status).toBe(403);
