@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Config } from '../../lib/config/index.ts';
 
 /** What the demo page shows: objects of one profile, signed through the API it is served beside. */
@@ -216,7 +216,10 @@ export function userDemoPage(input: {
   const base = `${sample.origin}${folder}`;
   const originFolder = input.profiles[name]!.originFolder;
   const imageFile = join(originFolder, ...folder.split('/').filter((s) => s !== ''), 'signet-sample.svg');
-  if (!existsSync(imageFile)) writeFileSync(imageFile, DEMO_SVG);
+  if (!existsSync(imageFile)) {
+    mkdirSync(dirname(imageFile), { recursive: true });
+    writeFileSync(imageFile, DEMO_SVG);
+  }
   const page = new URL(profile.cors.origins[0]!);
   const publicOrigin = input.config.api?.publicOrigin;
   const apiPort = new URL(input.endpoints.api).port;
