@@ -5,6 +5,7 @@ import type { CliIo } from '../../lib/cli/io.ts';
 import { serveStatus, status } from '../../lib/cli/status.ts';
 import { parseConfig } from '../../lib/config/index.ts';
 import type { StatusDocument } from '../../lib/status/model.ts';
+import { renderPage, renderStatus } from '../../lib/status/page.ts';
 import type { StatusServer } from '../../lib/status/server.ts';
 import { runCli } from '../support/cli.ts';
 import { HandClock, type RotationSandbox, startRotationSandbox } from '../support/rotation-sandbox.ts';
@@ -266,6 +267,41 @@ describe('signet status: the JSON endpoint and the page', () => {
       validUntil: iso(),
     });
     expect(removed.gauges.group.used).toBe(2);
+  });
+
+  it('every string of the document is escaped where the page puts it (text and attributes), not only comments', async () => {
+    // The live document with a payload added to each string that is not a time: profile, source,
+    // key ids, names, comments, findings, the next step's description, gauge summaries.
+    const payload = `<b>"x'</b>`;
+    const time = /^\d{4}-\d\d-\d\dT/;
+    const poison = (value: unknown): unknown => {
+      if (typeof value === 'string') return time.test(value) ? value : `${value}${payload}`;
+      if (Array.isArray(value)) return value.map(poison);
+      if (value !== null && typeof value === 'object')
+        return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, poison(inner)]));
+      return value;
+    };
+    const live = await documentOf(page);
+    const hostile = poison({
+      ...live,
+      findings: [
+        ...live.findings,
+        { severity: 'error', code: 'RING_INVALID', keyId: 'K1', message: 'message', remedy: 'remedy' },
+      ],
+      next: { ...live.next, blocked: { reason: 'group-full', message: 'blocked' } },
+    }) as StatusDocument;
+    for (const html of [
+      renderStatus(hostile),
+      renderPage(hostile, 'nonce'),
+      renderPage({ error: payload, profile: payload }, 'n'),
+    ]) {
+      expect(html).not.toContain('<b>');
+      expect(html).not.toContain(`"x'`);
+      expect(html).toContain('&lt;b&gt;&quot;x&#39;&lt;/b&gt;');
+    }
+    const rendered = renderStatus(hostile);
+    // Profile, source, a key id, a comment, a finding's message and remedy, the blocked message.
+    expect(rendered.split('&lt;b&gt;').length - 1).toBeGreaterThanOrEqual(10);
   });
 
   it('answers only on loopback names and only GET: another Host is refused (DNS rebinding), POST too', async () => {
