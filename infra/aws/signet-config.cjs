@@ -20,6 +20,15 @@ const { buildProfiles } = require('./profiles.cjs');
 // Lambda caps all environment variables of a function at 4 KB together; keep room for the others.
 const MAX_INLINE_CONFIG_BYTES = 3500;
 
+/** Origins joined for a CommaDelimitedList parameter; an origin holding a comma cannot be passed. */
+function demoCorsOrigins(origins, file) {
+  const bad = origins.find((origin) => origin.includes(','));
+  if (bad !== undefined) {
+    throw new Error(`Expected cors.origins in ${file} without commas; got ${JSON.stringify(bad)}.`);
+  }
+  return origins.join(',');
+}
+
 module.exports = async ({ resolveVariable }) => {
   const serviceDir = resolve(__dirname, '..', '..');
   const file = await resolveVariable('self:custom.signet.configFile');
@@ -78,6 +87,12 @@ module.exports = async ({ resolveVariable }) => {
     json,
     /** The default profile: it keeps the logical ids of a one-profile stack (infra/aws/profiles.cjs). */
     profile,
+    /**
+     * The default profile's browser origins (cors.origins), comma-separated for the DemoCorsOrigins
+     * parameter: the demo distribution's CORS response headers policy allows exactly these
+     * (infra/aws/demo-distribution.yml), and is left out when there are none.
+     */
+    demoCorsOrigins: demoCorsOrigins(config.profiles[profile].cors.origins, file),
     /** Existing key group the default profile's bootstrap adopts (its keyGroupId), or ''. */
     adoptKeyGroupId: config.profiles[profile].keyGroupId ?? '',
     /** Every profile's key ring secret, bootstrap, key age alarm and outputs: a `resources:` entry. */

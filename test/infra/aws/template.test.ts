@@ -759,6 +759,44 @@ describe('stage differences', () => {
       { 'Fn::GetAtt': ['Bootstrap', 'KeyGroupId'] },
     ]);
     expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    // CORS for the default profile's browser origins (issue 14): exact origins with credentials,
+    // the distribution's answer overriding the origin's, on every behaviour, OPTIONS allowed.
+    const cors = resource(template, 'DemoResponseHeadersPolicy');
+    expect(cors.Condition).toBe('DemoCorsEnabled');
+    expect(template.Conditions.DemoCorsEnabled).toEqual({
+      'Fn::And': [
+        { Condition: 'DemoDistributionEnabled' },
+        { 'Fn::Not': [{ 'Fn::Equals': [{ 'Fn::Join': ['', { Ref: 'DemoCorsOrigins' }] }, ''] }] },
+      ],
+    });
+    expect(template.Parameters.DemoCorsOrigins?.Default).toBe('https://app.dev.example.com');
+    expect(stage('prod').template.Parameters.DemoCorsOrigins?.Default).toBe(
+      stage('prod').config.profiles.media!.cors.origins.join(','),
+    );
+    const corsConfig = (
+      cors.Properties.ResponseHeadersPolicyConfig as { CorsConfig: Record<string, unknown> }
+    ).CorsConfig;
+    expect(corsConfig).toEqual({
+      AccessControlAllowOrigins: { Items: { Ref: 'DemoCorsOrigins' } },
+      AccessControlAllowCredentials: true,
+      AccessControlAllowMethods: { Items: ['GET', 'HEAD', 'OPTIONS'] },
+      AccessControlAllowHeaders: { Items: ['Range', 'If-None-Match', 'If-Modified-Since', 'If-Range'] },
+      AccessControlExposeHeaders: { Items: ['Content-Range', 'Accept-Ranges', 'ETag'] },
+      AccessControlMaxAgeSec: 600,
+      OriginOverride: true,
+    });
+    expect(stage('dev').config.profiles.media!.cors.origins).toEqual(['https://app.dev.example.com']);
+    const behaviours = [
+      config.DefaultCacheBehavior,
+      ...((config as unknown as { CacheBehaviors: unknown[] })
+        .CacheBehaviors as (typeof config.DefaultCacheBehavior)[]),
+    ] as unknown as { ResponseHeadersPolicyId: unknown; AllowedMethods: string[] }[];
+    for (const behaviour of behaviours) {
+      expect(behaviour.ResponseHeadersPolicyId).toEqual({
+        'Fn::If': ['DemoCorsEnabled', { Ref: 'DemoResponseHeadersPolicy' }, { Ref: 'AWS::NoValue' }],
+      });
+      expect(behaviour.AllowedMethods).toEqual(['GET', 'HEAD', 'OPTIONS']);
+    }
     expect(config.Origins[0]?.OriginAccessControlId).toEqual({
       'Fn::GetAtt': ['DemoOriginAccessControl', 'Id'],
     });
