@@ -200,27 +200,24 @@ export function createSignetClient(options) {
     if (entry.timer !== undefined) clearTimer(entry.timer);
     entry.timer = undefined;
     if (closed || entry.options.keepFresh === false || entry.session === undefined) return;
-    const delay = Math.max(0, entry.session.refreshAtMs - now());
-    entry.timer = setTimer(() => {
-      entry.timer = undefined;
-      if (closed) return;
-      refresh(key, entry).then(
-        (session) =>
-          emit({ type: 'cookies-refreshed', resource: session.resource, expiresAt: session.expiresAt }),
-        (error) => {
-          emit({ type: 'error', resource: entry.options.resource, error });
-          // Try again shortly while the old cookies are still valid.
-          if (!closed && entry.session !== undefined && now() < entry.session.expiresAtMs) {
-            entry.timer = setTimer(() => {
-              entry.timer = undefined;
-              void refresh(key, entry).catch((again) =>
-                emit({ type: 'error', resource: entry.options.resource, error: again }),
-              );
-            }, 1000);
-          }
-        },
-      );
-    }, delay);
+    entry.timer = setTimer(() => attempt(key, entry), Math.max(0, entry.session.refreshAtMs - now()));
+  }
+
+  /** One timed refresh; on failure, tries again every 2 s while the cookies it replaces are valid. */
+  function attempt(key, entry) {
+    entry.timer = undefined;
+    if (closed) return;
+    const replaced = entry.session;
+    refresh(key, entry).then(
+      (session) =>
+        emit({ type: 'cookies-refreshed', resource: session.resource, expiresAt: session.expiresAt }),
+      (error) => {
+        emit({ type: 'error', resource: entry.options.resource, error });
+        if (!closed && replaced !== undefined && entry.session === replaced && now() < replaced.expiresAtMs) {
+          entry.timer = setTimer(() => attempt(key, entry), 2000);
+        }
+      },
+    );
   }
 
   function refresh(key, entry) {

@@ -86,6 +86,40 @@ describe('the browser client, used by a non-browser caller', () => {
     client.close();
   });
 
+  it('a failed refresh is tried again while the old cookies are valid, and reported each time', async () => {
+    const events: string[] = [];
+    let clock = Date.now();
+    const timers: (() => void)[] = [];
+    let current = token;
+    const client = createSignetClient({
+      api: service.endpoints.api,
+      token: () => current,
+      now: () => clock,
+      setTimer: (callback) => timers.push(callback),
+      clearTimer: () => undefined,
+      onEvent: (event) =>
+        events.push(event.type === 'error' ? `error:${(event.error as SignetError).code}` : event.type),
+    });
+    await client.ensureCookies(`${service.endpoints.edge}/private/*`, { expiresIn: 600 });
+    const settled = (count: number) =>
+      new Promise<void>((done) => {
+        const check = () => (events.length >= count ? done() : setTimeout(check, 20));
+        check();
+      });
+    current = 'not-a-token';
+    clock += 481_000;
+    timers.shift()!();
+    await settled(2);
+    expect(events).toEqual(['cookies-issued', 'error:unauthenticated']);
+    expect(timers).toHaveLength(1);
+    current = token;
+    clock += 2_000;
+    timers.shift()!();
+    await settled(4);
+    expect(events.slice(2)).toEqual(['cookies-issued', 'cookies-refreshed']);
+    client.close();
+  });
+
   it("reports the API's problems as SignetErrors with the problem type and detail", async () => {
     const client = createSignetClient({ api: service.endpoints.api, token: () => token });
     const error = await client.ensureCookies('http://elsewhere.example/*').catch((e: unknown) => e);
