@@ -280,16 +280,25 @@ interface Segment {
 /** The timeline: one bar per key from creation through trusted, active and retiring to removal. */
 function timeline(doc: StatusDocument): Markup {
   const now = Date.parse(doc.generatedAt);
+  // Keys that left the ring long ago (more than a rotation period, at least a day) are in the table
+  // only: months of history would shrink the current rotation to a few pixels.
+  const horizon = now - Math.max(doc.timings.rotateEvery, 86_400) * 1000;
+  const keys = doc.keys.filter((key) => {
+    if (key.state !== 'removed' && key.state !== 'revoked') return true;
+    const left = Date.parse(key.revokedAt ?? key.removedAt ?? '');
+    return Number.isFinite(left) && left >= horizon;
+  });
+  const older = doc.keys.length - keys.length;
   // The axis covers what happened and what is planned for the keys in the ring; the next rotation
   // (a month ahead, say) stretches it only when near, else its planned bar runs off the right edge.
   const nextAt = doc.next.at === null ? [] : [Date.parse(doc.next.at)];
-  const core = [now, ...doc.keys.flatMap(keyTimes), ...(doc.next.kind === 'introduce' ? [] : nextAt)];
+  const core = [now, ...keys.flatMap(keyTimes), ...(doc.next.kind === 'introduce' ? [] : nextAt)];
   let start = Math.min(...core);
   let end = Math.max(...core);
   if (end - start < 60_000) end = start + 60_000;
   const reach = end + (end - start) * 1.5;
   const ahead = [
-    ...doc.keys.flatMap((key) => (key.rotationDueAt === null ? [] : [Date.parse(key.rotationDueAt)])),
+    ...keys.flatMap((key) => (key.rotationDueAt === null ? [] : [Date.parse(key.rotationDueAt)])),
     ...nextAt,
   ];
   for (const t of ahead) if (t <= reach) end = Math.max(end, t);
@@ -297,12 +306,12 @@ function timeline(doc: StatusDocument): Markup {
   start -= pad;
   end += pad;
   const x = (t: number) => Math.min(X1, X0 + ((t - start) / (end - start)) * (X1 - X0));
-  const height = TOP + Math.max(1, doc.keys.length) * ROW + 8;
+  const height = TOP + Math.max(1, keys.length) * ROW + 8;
   const ticks = Array.from({ length: 5 }, (_, index) => start + ((end - start) * (index + 0.5)) / 5).map(
     (t) =>
       html`<line class="tick" x1="${f(x(t))}" x2="${f(x(t))}" y1="${TOP - 4}" y2="${height - 6}"></line><text class="axis" x="${f(x(t))}" y="${TOP - 8}" text-anchor="middle">${axisLabel(t, end - start)}</text>`,
   );
-  const rows = doc.keys.map((key, index) => {
+  const rows = keys.map((key, index) => {
     const y = TOP + index * ROW;
     const segments = segmentsOf(key, now).map(
       (segment) =>
@@ -334,7 +343,7 @@ function timeline(doc: StatusDocument): Markup {
   const nowX = f(x(now));
   return html`<svg class="timeline" id="timeline" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="Key timeline" data-start="${Math.round(start)}" data-end="${Math.round(end)}" data-x0="${X0}" data-x1="${X1}">
 ${ticks}${rows}${nextMark}<line class="now" x1="${nowX}" x2="${nowX}" y1="${TOP - 4}" y2="${height - 4}"><title>now</title></line>
-</svg>`;
+</svg>${older === 0 ? '' : html`<p class="meta">${older} key(s) that left the ring earlier: in the table below.</p>`}`;
 }
 
 function keyTimes(key: StatusKey): number[] {
