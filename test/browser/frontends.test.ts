@@ -10,7 +10,7 @@ import { type LocalService, startLocalService } from '../../infra/local/service.
 import { startUserService, type UserService } from '../../infra/local/user-service.ts';
 import { parseConfig } from '../../lib/config/index.ts';
 import { silentLog } from '../../lib/telemetry/ports.ts';
-import { findChromium, launchChromium, NO_BROWSER_LINE, type TestBrowser } from '../support/browser.ts';
+import { findChromium, launchChromium, reportNoBrowser, type TestBrowser } from '../support/browser.ts';
 import { tempDir } from '../support/cli.ts';
 
 // Issue 14: what a frontend developer sees in a real browser (Debian's Chromium, driven through
@@ -25,7 +25,7 @@ const CLIENT_SOURCE = readFileSync(new URL('../../client/signet-client.js', impo
 if (executable === undefined) {
   describe('frontends in a real browser', () => {
     it('need Chromium, which is not installed here', () => {
-      process.stderr.write(`${NO_BROWSER_LINE}\n`);
+      reportNoBrowser();
       expect(findChromium()).toBeUndefined();
     });
   });

@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../lib/cli/io.ts';
 import { start } from '../../lib/cli/start.ts';
-import { findChromium, launchChromium, NO_BROWSER_LINE, type TestBrowser } from '../support/browser.ts';
+import { findChromium, launchChromium, reportNoBrowser, type TestBrowser } from '../support/browser.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 
 // Issue 17: the status page of `npm start`'s demo profile in a real browser (Debian's Chromium via
@@ -19,7 +19,7 @@ const SCREENSHOT = resolve(import.meta.dirname, '..', '..', 'test-results', 'sta
 if (executable === undefined) {
   describe('the status page in a real browser', () => {
     it('needs Chromium, which is not installed here', () => {
-      process.stderr.write(`${NO_BROWSER_LINE}\n`);
+      reportNoBrowser();
       expect(findChromium()).toBeUndefined();
     });
   });

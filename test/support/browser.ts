@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
@@ -17,6 +17,32 @@ export function findChromium(): string | undefined {
 /** The one line `npm test` prints when there is no browser. */
 export const NO_BROWSER_LINE =
   'Browser tests (test/browser) skipped: no Chromium found (install it: sudo apt-get install chromium; or set SIGNET_CHROMIUM to its path).';
+
+/**
+ * Prints {@link NO_BROWSER_LINE} once per test run, however many browser test files call it: each
+ * vitest worker is a child of the run's process, so the first to create a marker named after that
+ * process prints, the others see it and stay quiet.
+ */
+export function reportNoBrowser(): void {
+  const marker = join(tmpdir(), `signet-no-browser-${runId()}`);
+  try {
+    writeFileSync(marker, '', { flag: 'wx' });
+  } catch {
+    return;
+  }
+  process.stderr.write(`${NO_BROWSER_LINE}\n`);
+}
+
+/** The test run's process: its id and, on Linux, its start time (so a reused id is another run). */
+function runId(): string {
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return `${process.ppid}-${startTime}`;
+  } catch {
+    return String(process.ppid);
+  }
+}
 
 /** The flags every browser test launches Chromium with: headless, no sandbox (CI runs as root), quiet. */
 export const CHROMIUM_FLAGS = [
