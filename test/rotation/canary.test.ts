@@ -134,6 +134,9 @@ describe('the activation canary, through the sandbox edge', () => {
     clock.advance(TIMINGS.propagation);
     expect(await rotate(context)).toMatchObject({ ok: true, action: { kind: 'activate' } });
     expect(metrics.of('RotationCanaryFailures')).toEqual([]);
+    expect(metrics.of('RotationCanaryPasses')).toEqual([
+      { kind: 'count', name: 'RotationCanaryPasses', value: 1, dimensions: { profile: 'prompt' } },
+    ]);
   });
 
   it('signs the canary with the pending key, canned and short-lived, and treats a failed fetch as a failure', async () => {

@@ -6,7 +6,7 @@
 // inside their bounds, never a URL or a caller, and only the ring's key ids.
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_TYPES } from '../../lib/http/problems.ts';
-import { MAX_KEYS_PER_GROUP } from '../../lib/rotation/quotas.ts';
+import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../../lib/rotation/quotas.ts';
 import {
   DENIAL_REASONS,
   type DimensionBound,
@@ -16,6 +16,9 @@ import {
 } from '../../lib/telemetry/catalogue.ts';
 import { testApp } from '../support/api.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
+import { type CycleContext, rotate } from '../support/rotation-cycle.ts';
+import { HandClock, startRotationSandbox, TIMINGS, testProfile } from '../support/rotation-sandbox.ts';
+import { RecordingMetrics } from '../support/rotation-telemetry.ts';
 
 const CATALOGUE = METRICS as Readonly<Record<string, MetricSpec>>;
 
@@ -124,5 +127,65 @@ describe('what the API records while serving', () => {
     for (const reason of ['unauthenticated', 'resource-not-granted', 'ttl-exceeded', 'origin-not-allowed'])
       expect(t.metrics.total('Denials', { reason }), reason).toBe(1);
     expect(t.metrics.total('ServerErrors', { reason: 'keys-unavailable' })).toBe(1);
+  });
+});
+
+describe('what the rotator records through a rotation', () => {
+  it("has exactly the catalogue dimensions, values inside their bounds, and the account's public keys against the quota", async () => {
+    const clock = new HandClock();
+    const sandbox = await startRotationSandbox({ clock });
+    try {
+      const metrics = new RecordingMetrics();
+      const context: CycleContext = {
+        profileName: 'media',
+        profile: testProfile(),
+        store: await sandbox.newStore('signet/media'),
+        registry: sandbox.registry,
+        clock,
+        extra: { metrics },
+      };
+      // Bootstrap, activate, then a whole rotation: introduce, activate, remove.
+      await rotate(context);
+      clock.advance(TIMINGS.propagation);
+      await rotate(context);
+      clock.advance(TIMINGS.rotateEvery);
+      await rotate(context);
+      clock.advance(TIMINGS.propagation);
+      await rotate(context);
+      clock.advance(TIMINGS.removal);
+      await rotate(context);
+
+      for (const point of metrics.points) {
+        const spec = CATALOGUE[point.name];
+        expect(spec, point.name).toBeDefined();
+        expect(spec!.service).toBe('signet-rotator');
+        expect(point.kind, point.name).toBe(spec!.type);
+        expect(Object.keys(point.dimensions).sort(), point.name).toEqual(
+          Object.keys(spec!.dimensions).sort(),
+        );
+        for (const [dimension, value] of Object.entries(point.dimensions)) {
+          const bound = spec!.dimensions[dimension]!;
+          if (bound.kind === 'enum') expect(bound.values, `${point.name}.${dimension}`).toContain(value);
+          if (bound.kind === 'profile') expect(value).toBe('media');
+        }
+      }
+      const actions = metrics.of('RotationTransitions').map((p) => p.dimensions.action);
+      expect(actions).toEqual(expect.arrayContaining(['bootstrap', 'activate', 'introduce', 'remove']));
+      // Every run reports the account's public keys (what the stand-in holds now) against the quota.
+      const keys = metrics.of('AccountPublicKeys');
+      expect(keys).toHaveLength(5);
+      expect(keys.at(-1)).toEqual({
+        kind: 'gauge',
+        name: 'AccountPublicKeys',
+        value: (await sandbox.registry.listPublicKeys()).length,
+        dimensions: {},
+      });
+      expect(Math.max(...keys.map((p) => p.value))).toBe(2);
+      expect(metrics.of('AccountPublicKeyQuota').map((p) => p.value)).toEqual(
+        Array(5).fill(MAX_PUBLIC_KEYS_PER_ACCOUNT),
+      );
+    } finally {
+      await sandbox.close();
+    }
   });
 });
