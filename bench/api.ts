@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { opensslSignRate, ratio } from './measure.ts';
 
@@ -19,6 +20,11 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
+  /**
+   * The load generator's (autocannon's, in this process) CPU time as a share of the machine's CPU
+   * over the run: the part of the cores the API could not use, for reading the ratio fairly.
+   */
+  loadGeneratorCpuShare: number;
 }
 
 async function startServer(
@@ -80,8 +86,13 @@ async function load(
     pipelining: 1,
   };
   await autocannon({ ...options, duration: 1 }); // warm-up: JIT, key parse, connection setup
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
   const result = await autocannon({ ...options, duration: seconds });
+  const cpu = process.cpuUsage(cpuBefore);
+  const wallMicros = (performance.now() - started) * 1000;
   return {
+    loadGeneratorCpuShare: (cpu.user + cpu.system) / (wallMicros * availableParallelism()),
     name,
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
@@ -99,6 +110,7 @@ export async function benchApi(seconds: number): Promise<{
   loads: LoadResult[];
   peakRssBytes: number;
   opensslMulti: number;
+  opensslEcdsaMulti: number;
   ratios: Record<string, number>;
 }> {
   const body = JSON.stringify({
@@ -144,13 +156,16 @@ export async function benchApi(seconds: number): Promise<{
   peakRssBytes = Math.max(peakRssBytes, await ec.stop());
 
   const opensslMulti = opensslSignRate('rsa2048', seconds, 2);
+  const opensslEcdsaMulti = opensslSignRate('ecdsap256', seconds, 2);
   return {
     loads,
     peakRssBytes,
     opensslMulti,
+    opensslEcdsaMulti,
     ratios: {
       apiRsaVsOpensslMulti: ratio(loads[0]!.requestsPerSecond, opensslMulti),
       apiRsaJwtVsOpensslMulti: ratio(loads[1]!.requestsPerSecond, opensslMulti),
+      apiEcdsaVsOpensslMulti: ratio(loads[2]!.requestsPerSecond, opensslEcdsaMulti),
     },
   };
 }

@@ -1,13 +1,15 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, generateKeyPair, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { CachedApiKeySource } from '../auth/api-keys.ts';
 import { createAuthenticator } from '../auth/authenticator.ts';
 import { SecretsManagerApiKeySource } from '../aws/api-key-source.ts';
 import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import type { Config } from '../config/index.ts';
 import type { AppDependencies } from '../http/app.ts';
+import { signedCookiesRequest, signedUrlsRequest } from '../http/schemas.ts';
 import type { ApiMetrics as Metrics } from '../http/telemetry.ts';
 import { KeyRingCache } from '../keys/cache.ts';
+import { signCookies, signUrls } from '../signing/index.ts';
 import type { Log } from '../telemetry/ports.ts';
 
 /** What {@link buildApiDependencies} needs from the entry point. */
@@ -135,6 +137,7 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
       }),
     ]);
     clearTimeout(timer);
+    if (!timedOut) await warmCode(config, rings, jwt?.algorithms).catch(() => undefined);
     const ms = performance.now() - started;
     const result = { ok: !timedOut && failures.length === 0, ms, failures: [...failures], timedOut };
     if (result.ok) log.info('warmed', { ms: Math.round(ms) });
@@ -147,6 +150,40 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
     return result;
   };
   return { config, authenticator, rings, log, metrics, now, warm };
+}
+
+/**
+ * Runs the code of a signing request once on throwaway inputs, so that the first real request does
+ * not pay for compiling it (zod builds its parsers on first use, jose and WebCrypto set up on their
+ * first verification, V8 compiles every function on its first call): the request schemas, one
+ * signed URL and one set of cookies with each profile's active key (nothing is sent or logged), and a
+ * JWT verified with a key made for the purpose.
+ */
+async function warmCode(
+  config: Config,
+  rings: ReadonlyMap<string, KeyRingCache>,
+  algorithms: readonly string[] | undefined,
+): Promise<void> {
+  signedUrlsRequest.safeParse({ url: 'https://warm.invalid/a', expiresIn: 60 });
+  signedCookiesRequest.safeParse({ resource: 'https://warm.invalid/*', expiresIn: 60 });
+  const now = Math.floor(Date.now() / 1000);
+  for (const [name, cache] of rings) {
+    const active = cache.status().canSign ? (await cache.active()).active : undefined;
+    const domain = config.profiles[name]?.domains[0];
+    if (active === undefined || domain === undefined) continue;
+    const options = { key: active.key, keyPairId: active.id, hash: active.hash, expires: now + 60, now };
+    signUrls([`https://${domain}/signet-warm-up`], options);
+    signCookies({ ...options, resource: `https://${domain}/signet-warm-up/*` });
+  }
+  const alg = algorithms?.find((candidate) => /^(ES|RS|PS)\d+$|^EdDSA$/.test(candidate));
+  if (alg !== undefined) {
+    const { privateKey, publicKey } = await generateKeyPair(alg);
+    const token = await new SignJWT({ sub: 'warm-up' })
+      .setProtectedHeader({ alg })
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    await jwtVerify(token, publicKey, { algorithms: [alg], requiredClaims: ['exp', 'sub'] });
+  }
 }
 
 /**
