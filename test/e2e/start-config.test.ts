@@ -2,12 +2,13 @@
 // local HTTPS, the edge answering by Host; the file only read; a bad file refused before anything
 // starts. Runs the CLI in-process (as `npm start -- --config FILE` does) and talks to it over real
 // sockets with node's https client, trusting only the CA it printed.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
+import { load as loadYaml } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalTls } from '../../infra/local/tls.ts';
-import type { UserService } from '../../infra/local/user-service.ts';
+import { startUserService, type UserService } from '../../infra/local/user-service.ts';
 import type { CliIo } from '../../lib/cli/io.ts';
 import { start } from '../../lib/cli/start.ts';
 import { describe as describeService } from '../../lib/cli/start-config.ts';
@@ -284,6 +285,34 @@ describe('what signet start --config prints', () => {
     expect(text).toContain('npx signet token --sub demo --scope media:read');
     expect(text).toContain('origin folder  /s/origins/media.origin.signet.local');
   });
+});
+
+describe('signet start --config .signet/config.json (the file the service would write)', () => {
+  it('runs it and leaves it alone: the effective config is not written over the user file', async () => {
+    const home = tempDir();
+    const stateDir = join(home, '.signet');
+    mkdirSync(stateDir);
+    const own = join(stateDir, 'config.json');
+    writeFileSync(own, JSON.stringify(parseConfig(loadYaml(CONFIG))));
+    const bytes = readFileSync(own);
+    const mtimeMs = statSync(own).mtimeMs;
+    const service = await startUserService({
+      config: parseConfig(JSON.parse(bytes.toString('utf8'))),
+      configPath: own,
+      stateDir,
+      portBase: 0,
+      edgePropagationMs: 0,
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    try {
+      expect(service.writtenConfig).toBeUndefined();
+      expect(Object.keys(service.profiles).sort()).toEqual(['docs', 'media']);
+    } finally {
+      await service.close();
+    }
+    expect(readFileSync(own).equals(bytes)).toBe(true);
+    expect(statSync(own).mtimeMs).toBe(mtimeMs);
+  }, 60_000);
 });
 
 describe('signet start --config with a bad file', () => {
