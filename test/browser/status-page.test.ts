@@ -4,6 +4,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../lib/cli/io.ts';
 import { start } from '../../lib/cli/start.ts';
+import { serveStatus } from '../../lib/cli/status.ts';
+import { readConfig } from '../../lib/config/index.ts';
 import { findChromium, launchChromium, reportNoBrowser, type TestBrowser } from '../support/browser.ts';
 import { runCli, tempDir } from '../support/cli.ts';
 
@@ -150,6 +152,37 @@ if (executable === undefined) {
         `Status page screenshot (after a rotation, for a person to look at): ${SCREENSHOT}\n`,
       );
       await page.close();
+    });
+
+    it('says why when the live state cannot be read (AWS or the sandbox down), and keeps polling', async () => {
+      const config = readConfig(configFile, process.cwd());
+      const dead = {
+        ...config,
+        aws: {
+          ...config.aws,
+          endpoints: { secretsManager: 'http://127.0.0.1:9', cloudfront: 'http://127.0.0.1:9' },
+        },
+      };
+      const down = await serveStatus({
+        config: dead,
+        profileName: 'demo',
+        port: 0,
+        intervalSeconds: 1,
+        io: { now: () => Math.floor(Date.now() / 1000), stderr: () => undefined },
+      });
+      try {
+        const page = await browser.context.newPage();
+        page.setDefaultTimeout(10_000);
+        await page.goto(down.url);
+        expect(await page.textContent('.unavailable')).toContain(
+          'Could not read the live configuration from Secrets Manager at http://127.0.0.1:9',
+        );
+        await page.waitForSelector('#banner:not([hidden])');
+        expect(await page.textContent('#banner')).toContain('Could not read the live state');
+        await page.close();
+      } finally {
+        await down.close();
+      }
     });
   });
 }
