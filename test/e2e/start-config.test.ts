@@ -315,6 +315,45 @@ describe('signet start --config .signet/config.json (the file the service would 
   }, 60_000);
 });
 
+describe('signet start --config with API keys in the grants', () => {
+  it('makes up a key per id the grants name, stores only its hash, and the API takes it', async () => {
+    const stateDir = join(tempDir(), '.signet');
+    const config = parseConfig({
+      auth: { apiKeys: { secretId: 'signet/prod/api-keys' } },
+      profiles: {
+        media: {
+          domains: ['media.example.com'],
+          keyRing: { secretId: 'signet/prod/media/key-ring' },
+          grants: [{ when: { apiKeys: ['web-app'] }, resources: ['https://media.example.com/videos/*'] }],
+        },
+      },
+    });
+    const service = await startUserService({
+      config,
+      configPath: join(stateDir, '..', 'signet.json'),
+      stateDir,
+      portBase: 0,
+      edgePropagationMs: 0,
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
+    try {
+      const key = service.apiKeys['web-app'];
+      expect(key).toMatch(/^local-/);
+      const sign = (apiKey: string) =>
+        fetch(`${service.endpoints.api}/v1/signed-urls`, {
+          method: 'POST',
+          headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+          body: JSON.stringify({ url: 'https://media.example.com/videos/a.mp4' }),
+        });
+      expect((await sign(key!)).status).toBe(200);
+      expect((await sign('local-not-a-key')).status).toBe(401);
+      expect(readFileSync(join(stateDir, 'local-api-keys.json'), 'utf8')).toContain(key!);
+    } finally {
+      await service.close();
+    }
+  }, 60_000);
+});
+
 describe('signet start --config with a bad file', () => {
   it('names the bad field, exits 3 and starts nothing', async () => {
     const bad = tempDir();
