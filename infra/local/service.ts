@@ -273,6 +273,8 @@ function demoConfig(input: {
     // The local service is a stage of its own: its key group is signet-local-demo (docs/operators.md).
     stage: 'local',
     defaultProfile: DEMO.profile,
+    // The API's origin as pages reach it: doctor checks the demo's browser topology against it.
+    api: { publicOrigin: input.apiOrigin },
     aws: {
       region: 'us-east-1',
       endpoints: {
