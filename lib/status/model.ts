@@ -121,6 +121,8 @@ export interface StatusInput {
   readonly findings: readonly Finding[];
   readonly source: string;
   readonly pollSeconds: number;
+  /** The ring could not be read (missing secret, invalid document): the next step is blocked on it. */
+  readonly ringProblem?: string;
 }
 
 /** The status document of one observed state. Pure: times count from `state.now`. */
@@ -223,7 +225,16 @@ export function buildStatus(input: StatusInput): StatusDocument {
     },
     activeKeyId: keys.find((key) => key.state === 'active')?.id ?? null,
     keys: [...keys, ...history],
-    next: nextOf(state, keys),
+    next:
+      input.ringProblem === undefined
+        ? nextOf(state, keys)
+        : {
+            kind: 'blocked',
+            keyId: null,
+            at: null,
+            description: 'rotation blocked (key ring unreadable)',
+            blocked: { reason: 'ring-unreadable', message: input.ringProblem },
+          },
     gauges: {
       group: { used: slots.length, max: MAX_KEYS_PER_GROUP, slots },
       account: {

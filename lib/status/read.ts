@@ -2,6 +2,7 @@ import type { Config } from '../config/index.ts';
 import { diagnose } from '../doctor/diagnose.ts';
 import { type DoctorSources, readSnapshot } from '../doctor/read-snapshot.ts';
 import { observe, type RunRotationOptions, stateOf } from '../rotation/rotator.ts';
+import type { RotationState } from '../rotation/state.ts';
 import { buildStatus, type StatusDocument } from './model.ts';
 
 /** Where the status page reads from: the same ports `signet keys` and `signet doctor` use. */
@@ -26,12 +27,33 @@ export async function readStatus(input: {
   const { config, profileName, sources, now } = input;
   const profile = config.profiles[profileName];
   if (profile === undefined) throw new Error(`Expected a configured profile; got ${profileName}.`);
-  const target = { ...sources.rotation, profileName, profile };
-  const observed = await observe(target);
-  const state = stateOf(target, observed, now);
+  // Doctor's read first: a ring that does not exist or is not valid is a finding there, not an error.
   const snapshot = await readSnapshot(config, [profileName], sources.doctor);
   const findings = diagnose(snapshot, now).filter(
     (finding) => finding.profile === null || finding.profile === profileName,
   );
-  return buildStatus({ state, findings, source: input.source, pollSeconds: input.pollSeconds });
+  const read = snapshot.profiles[0];
+  const common = { findings, source: input.source, pollSeconds: input.pollSeconds };
+  if (read !== undefined && (read.ring.status === 'invalid' || read.ring.status === 'missing')) {
+    // The rotator cannot plan without a ring it can read: show what CloudFront holds, and why.
+    const unreadable = read.ring.status === 'invalid' || read.ring.message === 'does not exist';
+    if (unreadable) {
+      const state: RotationState = {
+        ring: undefined,
+        group: read.keyGroup.status === 'ok' ? read.keyGroup.group : undefined,
+        publicKeys: snapshot.publicKeys,
+        ...(snapshot.keyGroups === undefined ? {} : { keyGroups: snapshot.keyGroups }),
+        now,
+        profileName,
+        profile,
+      };
+      const ringProblem = `The key ring secret ${profile.keyRing.secretId} ${
+        read.ring.status === 'invalid' ? `is not a valid key ring: ${read.ring.message}` : 'does not exist'
+      }. Nothing can sign or rotate until it is fixed (see doctor's findings).`;
+      return buildStatus({ ...common, state, ringProblem });
+    }
+  }
+  const target = { ...sources.rotation, profileName, profile };
+  const observed = await observe(target);
+  return buildStatus({ ...common, state: stateOf(target, observed, now) });
 }

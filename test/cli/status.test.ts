@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:http';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../lib/cli/io.ts';
 import { serveStatus, status } from '../../lib/cli/status.ts';
@@ -94,6 +95,17 @@ beforeAll(async () => {
   clock = new HandClock();
   sandbox = await startRotationSandbox({ clock });
   await sandbox.newStore('signet/status');
+  // A second profile whose secret holds something that is not a key ring (with key-like text in it).
+  await sandbox.newStore('signet/broken');
+  await sandbox.clients.secretsManager.send(
+    new PutSecretValueCommand({
+      SecretId: 'signet/broken',
+      SecretString: JSON.stringify({
+        schema: 'signet.keyring/2',
+        keys: [{ privateKey: '-----BEGIN PRIVATE KEY-----\nNOT-TO-BE-SHOWN\n-----END PRIVATE KEY-----' }],
+      }),
+    }),
+  );
   configJson = JSON.stringify({
     stage: 'test',
     defaultProfile: 'status',
@@ -102,6 +114,13 @@ beforeAll(async () => {
       endpoints: { secretsManager: sandbox.secretsManager.url, cloudfront: sandbox.cloudfront.url },
     },
     profiles: {
+      broken: {
+        domains: ['media.example.com'],
+        keyRing: { secretId: 'signet/broken' },
+        ttl: { default: 60, max: 300 },
+        cache: { ttl: 30, maxStale: 60 },
+        rotation: { rotateEvery: 3600, propagation: 120, clockSkew: 30 },
+      },
       status: {
         domains: ['media.example.com'],
         keyRing: { secretId: 'signet/status' },
@@ -183,7 +202,7 @@ describe('signet status: the JSON endpoint and the page', () => {
 
   it('never holds a private key, in the JSON or in the page', async () => {
     const ring = await sandbox.clients.secretsManager.send(
-      new (await import('@aws-sdk/client-secrets-manager')).GetSecretValueCommand({
+      new GetSecretValueCommand({
         SecretId: 'signet/status',
       }),
     );
@@ -304,6 +323,34 @@ describe('signet status: the JSON endpoint and the page', () => {
     expect(rendered.split('&lt;b&gt;').length - 1).toBeGreaterThanOrEqual(10);
   });
 
+  it('a key ring that is not valid: doctor says why, the next step is blocked on it, and nothing of the secret shows', async () => {
+    const broken = await serveStatus({
+      config: parseConfig(JSON.parse(configJson)),
+      profileName: 'broken',
+      port: 0,
+      intervalSeconds: 1,
+      io: io(),
+      firstRead: true,
+    });
+    try {
+      const document = await documentOf(broken);
+      expect(document).toMatchObject({ profile: 'broken', activeKeyId: null, keys: [] });
+      expect(document.next).toMatchObject({ kind: 'blocked', blocked: { reason: 'ring-unreadable' } });
+      expect(document.next.blocked!.message).toContain(
+        'The key ring secret signet/broken is not a valid key ring',
+      );
+      expect(document.findings.map((finding) => finding.code)).toContain('RING_INVALID');
+      const html = await (await fetch(broken.url)).text();
+      expect(html).toContain('RING_INVALID');
+      for (const text of [JSON.stringify(document), html]) {
+        expect(text).not.toContain('NOT-TO-BE-SHOWN');
+        expect(text).not.toContain('PRIVATE KEY');
+      }
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('answers only on loopback names and only GET: another Host is refused (DNS rebinding), POST too', async () => {
     const evil = await raw(`${page.url}status.json`, { host: 'evil.example' });
     expect(evil.status).toBe(421);
@@ -340,7 +387,7 @@ describe('signet status: the command', () => {
     expect(interval.stderr).toContain('Expected --interval to be a whole number of seconds from 1 to 3600');
     const profile = await signet('status', '--profile', 'nope');
     expect(profile).toMatchObject({ code: 2 });
-    expect(profile.stderr).toContain('Expected --profile to name a configured profile (status)');
+    expect(profile.stderr).toContain('Expected --profile to name a configured profile (broken, status)');
   });
 
   it('an unreachable endpoint fails at start (exit 3); on the page, status.json answers 503 with the cause', async () => {
