@@ -40,7 +40,8 @@ Example:
 
 export const COOKIES_HELP = `Usage: signet cookies --key-file PEM --key-pair-id ID (--resource PATTERN | --url URL)
                       (--expires EPOCH | --expires-in SECONDS) [--not-before EPOCH] [--ip CIDR]
-                      [--hash sha1|sha256] [--domain D] [--path P] [--same-site Strict|Lax|None] [--json]
+                      [--hash sha1|sha256] [--domain D] [--path P] [--same-site Strict|Lax|None]
+                      [--persistent] [--json]
 
 Prints CloudFront signed cookies, one "Set-Cookie:" line each (always Secure; HttpOnly).
 
@@ -52,6 +53,7 @@ ${COMMON_OPTIONS}
   --domain D            cookie Domain, the CDN host or a parent (default: the exact host that set it)
   --path P              cookie Path (default /); "*" is literal in a cookie path, not a wildcard
   --same-site S         Strict, Lax (default) or None
+  --persistent          Max-Age and Expires at the policy's expiry (default: session cookies)
 `;
 
 const SIGNATURE_OPTIONS = {
@@ -92,6 +94,7 @@ export function cookies(args: string[], io: CliIo): number {
       domain: { type: 'string' },
       path: { type: 'string' },
       'same-site': { type: 'string' },
+      persistent: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -102,8 +105,13 @@ export function cookies(args: string[], io: CliIo): number {
   if (sameSite !== undefined && sameSite !== 'Strict' && sameSite !== 'Lax' && sameSite !== 'None') {
     throw new UsageError(`Expected --same-site Strict, Lax or None; got ${sameSite}.`);
   }
-  const signed = signCookies({ ...signatureOptions(values, io), url: values.url, resource: values.resource });
-  const described = describeCookies(signed.cookies, { domain: values.domain, path: values.path, sameSite });
+  const options = signatureOptions(values, io);
+  const signed = signCookies({ ...options, url: values.url, resource: values.resource });
+  const described = describeCookies(
+    signed.cookies,
+    { domain: values.domain, path: values.path, sameSite, persistent: values.persistent },
+    { expires: signed.expires, now: options.now },
+  );
   if (values.json) {
     io.stdout(
       `${JSON.stringify({ cookies: described, expires: signed.expires, keyPairId: signed.keyPairId, policy: signed.policy })}\n`,

@@ -167,6 +167,29 @@ describe('signet sign, cookies and explain', () => {
     });
   });
 
+  it('cookies --persistent sets Max-Age and Expires at the policy expiry (session cookies without it)', async () => {
+    const run = async (...extra: string[]) =>
+      (
+        await runCli(
+          [
+            'cookies',
+            ...signArgs(ecdsa, '--url', 'https://media.example.com/a.mp4', '--expires-in', '300', ...extra),
+          ],
+          { now: NOW },
+        )
+      ).stdout;
+    const expires = new Date((NOW + 300) * 1000).toUTCString();
+    for (const line of (await run('--persistent')).trim().split('\n')) {
+      expect(line).toContain(`; Path=/; Max-Age=300; Expires=${expires}; Secure; HttpOnly; SameSite=Lax`);
+    }
+    expect(await run()).not.toMatch(/Max-Age|Expires=[A-Z]/);
+    const json = JSON.parse(await run('--persistent', '--json'));
+    expect(json.cookies[0]).toMatchObject({
+      maxAge: 300,
+      expiresAt: new Date((NOW + 300) * 1000).toISOString().replace('.000Z', 'Z'),
+    });
+  });
+
   it('explains an allowed URL (exit 0), and an expired one and an untrusted key (exit 1)', async () => {
     const signed = JSON.parse(
       (
