@@ -196,8 +196,9 @@ export function describe(
       '',
       `HTTPS: a certificate for ${tls.names.join(', ')}, signed by a local CA.`,
       `  CA file   ${tls.caFile}   (curl --cacert; or import it into a browser as a trusted authority)`,
-      `  Chromium  chromium --host-resolver-rules="${mapRules}" \\`,
+      `  Chromium  chromium --user-data-dir="$(mktemp -d)" --host-resolver-rules="${mapRules}" \\`,
       `              --ignore-certificate-errors-spki-list=${tls.spkiSha256} https://${firstHost}:${edgePort}/`,
+      '            (Chromium honours the SPKI list only with --user-data-dir)',
     );
   } else {
     lines.push(`  Chromium  chromium --host-resolver-rules="${mapRules}" http://${firstHost}:${edgePort}/`);
