@@ -5,13 +5,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { handle } from 'hono/aws-lambda';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
 import { buildApiDependencies, DEFAULT_WARM_TIMEOUT_MS } from '../lib/wiring/api.ts';
+import { lambdaHandler } from '../lib/wiring/lambda-http.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-api' });
@@ -31,7 +31,7 @@ const app = createApp(deps);
 /** What the init phase loaded and how long it waited (read by `npm run bench`). */
 export const warmed = await deps.warm({ timeoutMs: DEFAULT_WARM_TIMEOUT_MS });
 
-const appHandler = handle(app);
+const appHandler = lambdaHandler(app);
 
 /** The API Gateway v2 handler. */
 export const handler = middy(appHandler).use(injectLambdaContext(logger));
