@@ -137,7 +137,7 @@ describe('lambdaHandler (payload 2.0 events to the Hono app)', () => {
       context: lambdaContext(),
     }));
     // hono/aws-lambda's answers first, before lambdaHandler replaces the global Response.
-    const expected = [];
+    const expected: unknown[] = [];
     for (const { event, context } of cases)
       expected.push(await hono(structuredClone(event) as never, context));
     const ours = lambdaHandler(app);
