@@ -327,10 +327,16 @@ async function ensureInGroup(
 
 /**
  * Takes a key out of the group (if a group is given and holds it; If-Match, re-read and retry on
- * PreconditionFailed), then deletes its public key (already gone is fine). Used by `remove`,
- * `delete-orphan` and `revokeKey`.
+ * PreconditionFailed), then deletes its public key (already gone is fine), after taking it out of
+ * any other group still holding it. Used by `remove`, `delete-orphan` and `revokeKey` (`revoking`:
+ * a key left in a group it is the last key of is an error, not a leftover).
  */
-export async function withdraw(context: ApplyContext, group: RegisteredKeyGroup | undefined, keyId: string) {
+export async function withdraw(
+  context: ApplyContext,
+  group: RegisteredKeyGroup | undefined,
+  keyId: string,
+  options: { readonly revoking?: boolean } = {},
+) {
   const without = (items: readonly string[]) =>
     items.includes(keyId) ? items.filter((item) => item !== keyId) : undefined;
   if (group !== undefined) await updateGroup(context, group, without);
@@ -345,14 +351,23 @@ export async function withdraw(context: ApplyContext, group: RegisteredKeyGroup 
     if (!(error instanceof RegistryInUseError)) throw error;
     const holders = (await context.registry.listKeyGroups()).filter((other) => other.items.includes(keyId));
     if (holders.length === 0) throw error;
-    let kept = false;
+    let kept: string | undefined;
     for (const holder of holders) {
       const current = await findKeyGroup(context.registry, holder.id);
       if (current === undefined) continue;
-      if (current.items.length <= 1) kept = true;
+      if (current.items.length <= 1) kept = current.id;
       else await updateGroup(context, current, without);
     }
-    if (!kept) await context.registry.deletePublicKey(keyId);
+    // A revocation must stop every edge trusting the key: it cannot leave it behind anywhere.
+    if (kept !== undefined && options.revoking === true) {
+      throw new RegistryInUseError(
+        `Public key ${keyId} is the last key of key group ${kept}, and CloudFront keeps no empty key group, so ` +
+          `every distribution trusting ${kept} still accepts it. Add another key to ${kept}, or take ${kept} out of ` +
+          'every distribution and delete it; then revoke again.',
+        { cause: error },
+      );
+    }
+    if (kept === undefined) await context.registry.deletePublicKey(keyId);
   }
 }
 

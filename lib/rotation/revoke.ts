@@ -330,7 +330,7 @@ export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult
     if (last && plan.signing.stops) await resumeSigning(options, context);
     if (plan.inGroup || plan.registered) {
       const group = plan.inGroup ? await options.registry.getKeyGroup(observed.group!.id) : undefined;
-      await withdraw(context, group, plan.keyId);
+      await withdraw(context, group, plan.keyId, { revoking: true });
       commits.push({
         transition: `withdraw:${plan.keyId}:${now.toISOString()}`,
         step: 'revoke',

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyGroupMoveRefusedError, moveKeyGroup } from '../../lib/rotation/move-key-group.ts';
+import { revokeKey } from '../../lib/rotation/revoke.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
 import { parseSigningKey, signUrl } from '../../lib/signing/index.ts';
 import { startEdgeWithFile } from '../support/edge.ts';
@@ -193,6 +194,37 @@ describe('moveKeyGroup', () => {
     const after = await run();
     expect(after.violations.filter((violation) => violation.severity === 'error')).toEqual([]);
   }, 60_000);
+
+  it('a revoke after a move takes the key out of the old group too, and refuses to leave it there as its last key', async () => {
+    const { clock, sandbox, store, run, move } = await setUp();
+    await run();
+    clock.advance(TIMINGS.propagation);
+    await run();
+    const g1 = (await store.load())!.ring.keyGroupId!;
+    const { id: g2, keyId: handKey } = await handMadeGroup(sandbox);
+    await trust(sandbox, undefined, [g1, g2]);
+    expect(await move(g2)).toMatchObject({ moved: true });
+    const activeId = (await store.load())!.ring.keys.find((key) => key.state === 'active')!.id!;
+    const revoke = () =>
+      revokeKey({
+        profileName: 'media',
+        profile,
+        store,
+        registry: sandbox.registry,
+        now: clock.now,
+        keyId: activeId,
+      });
+
+    await expect(revoke()).rejects.toThrow(
+      `Public key ${activeId} is the last key of key group ${g1}, and CloudFront keeps no empty key group`,
+    );
+    const old = await sandbox.registry.getKeyGroup(g1);
+    await sandbox.registry.updateKeyGroup(old, [...old.items, handKey]);
+    await revoke();
+    expect((await sandbox.registry.getKeyGroup(g1)).items).toEqual([handKey]);
+    expect((await sandbox.registry.getKeyGroup(g2)).items).not.toContain(activeId);
+    expect((await sandbox.registry.listPublicKeys()).map((key) => key.id)).not.toContain(activeId);
+  });
 
   it('refuses without a way to list distributions, and leaves a ring with no group to the bootstrap', async () => {
     const { clock, sandbox, store, run } = await setUp();
