@@ -3,7 +3,7 @@
 // watching a metric the code emits (lib/telemetry/catalogue.ts) or an AWS service metric of a
 // resource of the same stack, each notifying the stage's SNS topic, and each naming a runbook
 // section of docs/operators.md that exists and says what it means, how to confirm it and what to do.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DENIAL_REASONS } from '../../../lib/telemetry/catalogue.ts';
 import {
   type NamedMetric,
@@ -12,6 +12,7 @@ import {
   packageStage,
   problemWith,
   type Resource,
+  removePackagedStages,
 } from './monitoring.ts';
 
 const FIXTURE = 'test/support/fixtures/monitoring.yml';
@@ -24,6 +25,8 @@ beforeAll(async () => {
   stages.set('monitoring', await packageStage('monitoring', FIXTURE));
   stages.set('dev', await packageStage('dev'));
 }, 180_000);
+
+afterAll(removePackagedStages);
 
 function stage(name: string): PackagedStage {
   const found = stages.get(name);

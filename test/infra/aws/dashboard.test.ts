@@ -5,7 +5,7 @@
 // expressions must name exactly a catalogue metric's dimension set.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DENIAL_REASONS,
   METRIC_SERVICES,
@@ -14,7 +14,14 @@ import {
   type MetricSpec,
   SERVER_ERROR_REASONS,
 } from '../../../lib/telemetry/catalogue.ts';
-import { type NamedMetric, type PackagedStage, packageStage, problemWith, ROOT } from './monitoring.ts';
+import {
+  type NamedMetric,
+  type PackagedStage,
+  packageStage,
+  problemWith,
+  ROOT,
+  removePackagedStages,
+} from './monitoring.ts';
 
 const FIXTURE = 'test/support/fixtures/monitoring.yml';
 const GRACE_SECONDS = 172_800;
@@ -36,6 +43,8 @@ beforeAll(async () => {
   stages.set('monitoring', await packageStage('monitoring', FIXTURE));
   stages.set('prod', await packageStage('prod'));
 }, 180_000);
+
+afterAll(removePackagedStages);
 
 function stage(name: string): PackagedStage {
   const found = stages.get(name);

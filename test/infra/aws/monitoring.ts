@@ -4,7 +4,7 @@
 // (lib/telemetry/catalogue.ts: same namespace, name, `service` and dimensions) or an AWS service
 // metric of a resource of the same stack.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,13 +36,30 @@ export interface PackagedStage {
   readonly dir: string;
 }
 
+const serviceDirs: string[] = [];
+
+/** Removes the service directories (and packages) {@link packageStage} made. */
+export function removePackagedStages(): void {
+  for (const dir of serviceDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** What packaging reads from the service directory: copied (osls wants its config file real), or linked. */
+const SERVICE_FILES = ['serverless.yml', 'package.json'];
+const SERVICE_LINKS = ['tsconfig.json', 'node_modules', 'functions', 'lib', 'infra', 'test'];
+
 /**
  * Packages `stage` into a fresh temporary directory, with `configFile` as its Signet config (the
- * stage's own file when omitted). Packagings run one at a time: serverless-esbuild builds in the
- * service directory.
+ * stage's own file when omitted). It runs in a service directory of its own (links to the
+ * repository's files): serverless-esbuild builds in `.esbuild/` and osls writes `.serverless/` of
+ * the service directory, so packagings run at the same time from one directory (this file's and
+ * test/infra/aws/template.test.ts's, in parallel test workers) would clear each other's builds.
  */
 export async function packageStage(stage: string, configFile?: string): Promise<PackagedStage> {
-  const dir = mkdtempSync(join(tmpdir(), `signet-monitoring-${stage}-`));
+  const service = mkdtempSync(join(tmpdir(), `signet-service-${stage}-`));
+  serviceDirs.push(service);
+  for (const file of SERVICE_FILES) copyFileSync(join(ROOT, file), join(service, file));
+  for (const entry of SERVICE_LINKS) symlinkSync(join(ROOT, entry), join(service, entry));
+  const dir = join(service, 'package');
   const file = configFile ?? `infra/aws/config/${stage}.yml`;
   // No credentials of the developer's own: packaging must not need any.
   const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
@@ -56,7 +73,7 @@ export async function packageStage(stage: string, configFile?: string): Promise<
       dir,
       ...(configFile === undefined ? [] : [`--param=config=${configFile}`]),
     ],
-    { cwd: ROOT, env: { ...inherited, CI: 'true', SIGNET_STAGE: stage }, maxBuffer: 16 * 1024 * 1024 },
+    { cwd: service, env: { ...inherited, CI: 'true', SIGNET_STAGE: stage }, maxBuffer: 16 * 1024 * 1024 },
   );
   const template = JSON.parse(
     readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'),
