@@ -42,10 +42,10 @@ export function createSignetClient(options) {
   const clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle));
   const emit = (event) => {
     try {
-      options.onEvent?.(event);
-    } catch {
-      // A listener's failure is not the client's.
-    }
+      // A listener's failure (thrown or rejected) is not the client's.
+      const result = options.onEvent?.(event);
+      if (typeof result?.catch === 'function') result.catch(() => undefined);
+    } catch {}
   };
   /** @type {Map<string, { session?: any, pending?: Promise<any>, timer?: unknown, options: any }>} */
   const sessions = new Map();
@@ -62,11 +62,13 @@ export function createSignetClient(options) {
   }
 
   async function post(path, body) {
+    // Outside the try: a token provider's own failure is the caller's error, not an unreachable API.
+    const requestHeaders = await headers();
     let response;
     try {
       response = await fetchFn(`${api}${path}`, {
         method: 'POST',
-        headers: await headers(),
+        headers: requestHeaders,
         body: JSON.stringify(body),
         // The cookies answer's Set-Cookie headers are stored only with credentials.
         credentials: 'include',

@@ -133,5 +133,20 @@ describe('the browser client, used by a non-browser caller', () => {
     const nowhere = createSignetClient({ api: 'http://127.0.0.1:9', token: 'x' });
     await expect(nowhere.signUrl(service.demoUrl)).rejects.toMatchObject({ code: 'api-unreachable' });
     expect(() => createSignetClient({} as never)).toThrow(/Expected options with `api`/);
+    // A token provider's own failure reaches the caller as it is; a listener's failure is ignored.
+    const failingToken = createSignetClient({
+      api: service.endpoints.api,
+      token: () => Promise.reject(new Error('login expired')),
+    });
+    await expect(failingToken.signUrl(service.demoUrl)).rejects.toThrow('login expired');
+    const noisy = createSignetClient({
+      api: service.endpoints.api,
+      token: () => token,
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    const session = await noisy.ensureCookies(`${service.endpoints.edge}/private/*`, { keepFresh: false });
+    expect(session.cookies.length).toBeGreaterThan(0);
   });
 });
