@@ -21,6 +21,7 @@ const STAGE_ALARMS = [
   'Api5xxAlarm',
   'KeysUnavailableAlarm',
   'AuthenticationFailuresAlarm',
+  'Api4xxAlarm',
   'DenialsAlarm',
 ];
 

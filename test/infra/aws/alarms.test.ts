@@ -132,6 +132,8 @@ describe('one alarm per failure mode (issue 17)', () => {
       // Authentication failures, and denials of authenticated callers, well above their usual rate.
       'AuthenticationFailuresAlarm',
       'DenialsAlarm',
+      // Every 4xx at the HTTP API, the JWT authorizer's 401s included (they never reach Signet).
+      'Api4xxAlarm',
       // Public keys in the account near the quota.
       'PublicKeyQuotaAlarm',
       ...Object.values(suffixes).flatMap((suffix) => [
@@ -199,6 +201,14 @@ describe('one alarm per failure mode (issue 17)', () => {
 
   it('alarms on authentication failures and on every other denial reason, with fixed thresholds', () => {
     const { template } = stage('monitoring');
+    // What API Gateway refuses itself (its JWT authorizer's 401s, throttling) shows only in its 4xx.
+    expect(template.Resources.Api4xxAlarm?.Properties).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '4xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }],
+      Threshold: 500,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(template.Resources.AuthenticationFailuresAlarm?.Properties).toMatchObject({
       MetricName: 'Denials',
       Dimensions: [
