@@ -4,7 +4,8 @@
  * one Stryker run per group of stryker/targets.ts, each with only that group's tests; prints one
  * score per file and exits 1 when any file scores below THRESHOLD. A survivor listed in
  * stryker/equivalents.json (same file, mutator, original code and replacement) is equivalent: it
- * counts neither for nor against the score.
+ * counts neither for nor against the score. The survivors left are also written to
+ * reports/mutation-survivors.json, in the shape of stryker/equivalents.json.
  *
  *   npm run mutation                              every group
  *   npm run mutation -- lib/signing/url.ts        one file, with its group's tests
@@ -12,7 +13,7 @@
  *
  * SIGNET_MUTATION_CONCURRENCY sets the number of test runner processes (default: CPU count).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { LogLevel, MutantResult, PartialStrykerOptions } from '@stryker-mutator/api/core';
@@ -127,7 +128,10 @@ function strykerOptions(group: MutationGroup, mutate: readonly string[]): Partia
     plugins: ['@stryker-mutator/vitest-runner'],
     // The group's tests are named explicitly; vitest's "related" mode would add every suite that
     // reaches the file through an import, the slow end-to-end ones included.
-    vitest: { configFile: process.env.SIGNET_MUTATION_VITEST_CONFIG ?? 'stryker/vitest.config.ts', related: false },
+    vitest: {
+      configFile: process.env.SIGNET_MUTATION_VITEST_CONFIG ?? 'stryker/vitest.config.ts',
+      related: false,
+    },
     mutate: [...mutate],
     testFiles: group.tests.flatMap(expand),
     coverageAnalysis: 'perTest',
@@ -204,12 +208,14 @@ async function main(): Promise<number> {
   const sources = new Map<string, string[]>();
   const scores: FileScore[] = [];
   const unusedEquivalents: Equivalent[] = [];
+  const survivorsFound: object[] = [];
   const started = Date.now();
   for (const { group, files } of selection(process.argv.slice(2))) {
     const groupStarted = Date.now();
     console.log(`\n== ${group.name}: ${files.join(', ')}`);
     // The code as Stryker reads it now: the file may change while the run lasts.
-    for (const file of files) sources.set(resolve(ROOT, file), readFileSync(join(ROOT, file), 'utf8').split('\n'));
+    for (const file of files)
+      sources.set(resolve(ROOT, file), readFileSync(join(ROOT, file), 'utf8').split('\n'));
     const results = await new Stryker(strykerOptions(group, files)).runMutationTest();
     const mine = equivalents.filter((entry) => files.includes(entry.file));
     const survivors = results.filter(
@@ -226,6 +232,16 @@ async function main(): Promise<number> {
           a.location.start.column - b.location.start.column,
       );
     for (const mutant of remaining) console.log(describeMutant(mutant, sources));
+    survivorsFound.push(
+      ...remaining.map((mutant) => ({
+        file: relative(ROOT, mutant.fileName),
+        line: mutant.location.start.line,
+        mutator: mutant.mutatorName,
+        original: squash(originalOf(mutant, sources)),
+        replacement: squash(mutant.replacement),
+        status: mutant.status,
+      })),
+    );
     scores.push(...scoreFiles(files, results, matched));
     console.log(
       `   (${group.name}: ${results.length} mutants, ${Math.round((Date.now() - groupStarted) / 1000)} s)`,
@@ -242,6 +258,12 @@ async function main(): Promise<number> {
       `${s.file.padEnd(44)} ${`${s.score.toFixed(1)}%`.padStart(7)} ${String(s.killed).padStart(7)} ${String(s.survived).padStart(9)} ${String(s.noCoverage).padStart(7)} ${String(s.equivalent).padStart(11)}`,
     );
   }
+  // The survivors in the shape of stryker/equivalents.json (add a "reason" to list one there).
+  mkdirSync(join(ROOT, 'reports'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'reports', 'mutation-survivors.json'),
+    `${JSON.stringify(survivorsFound, null, 2)}\n`,
+  );
   const below = scores.filter((s) => s.score < THRESHOLD);
   console.log(`\nmutation testing took ${Math.round((Date.now() - started) / 1000)} s`);
   if (below.length > 0) {
