@@ -1,6 +1,7 @@
 // The telemetry ports every part writes to: the API, the rotator, the CLI and the sandbox. The
 // Powertools adapters (lib/aws) implement them in Lambda; tests and `npm start` use the in-memory
-// ones. Each part names its own metrics (lib/http/telemetry.ts, lib/rotation/telemetry.ts).
+// ones. Every metric, with its dimensions and their bounds, is in lib/telemetry/catalogue.ts; each
+// part's port is typed by it (lib/http/telemetry.ts, lib/rotation/telemetry.ts).
 
 /**
  * Where structured log lines go. The Powertools Logger satisfies it through `powertoolsLog`; a line
