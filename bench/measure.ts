@@ -17,6 +17,37 @@ export function opsPerSecond(fn: () => unknown, seconds = 2): number {
 }
 
 /**
+ * Operations per CPU second of each function, measured in alternating slices of about 20 ms over about
+ * `seconds` in all (after a warm-up): counted against this process's CPU time, not the clock, and
+ * interleaved, so that time spent waiting for a core and changes in the machine's load while the
+ * figures are taken fall out of the ratios between them.
+ */
+export function interleavedOpsPerSecond(fns: readonly (() => unknown)[], seconds = 2): number[] {
+  for (const fn of fns) {
+    const warmUntil = performance.now() + 100;
+    while (performance.now() < warmUntil) fn();
+  }
+  const counts = fns.map(() => 0);
+  const times = fns.map(() => 0);
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    for (const [index, fn] of fns.entries()) {
+      const cpuBefore = process.cpuUsage();
+      const sliceEnd = performance.now() + 20;
+      let count = 0;
+      while (performance.now() < sliceEnd) {
+        for (let i = 0; i < 5; i++) fn();
+        count += 5;
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      counts[index]! += count;
+      times[index]! += (cpu.user + cpu.system) / 1000;
+    }
+  }
+  return counts.map((count, index) => count / (times[index]! / 1000));
+}
+
+/**
  * Sign operations per second that `openssl speed` reports for one algorithm (`rsa2048`, `ecdsap256`),
  * on one core or, with `multi`, on that many processes.
  */

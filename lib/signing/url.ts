@@ -38,6 +38,25 @@ export const SIGNING_PARAMETERS: ReadonlySet<string> = new Set([
  * not as written), and caller parameters named like signing parameters.
  */
 export function canonicalUrl(input: string): string {
+  // The API canonicalizes each URL of a request three times (checking it, authorizing it, signing
+  // it): the last results are kept so that the parse happens once. The function is pure, and
+  // refusals are never kept, so a kept result is exactly what a new parse would give.
+  const known = canonicalUrls.get(input);
+  if (known !== undefined) return known;
+  const href = parseCanonicalUrl(input);
+  if (canonicalUrls.size >= CANONICAL_URLS_KEPT) canonicalUrls.clear();
+  canonicalUrls.set(input, href);
+  return href;
+}
+
+/** How many canonical URLs {@link canonicalUrl} keeps: a whole batch (100 URLs) and then some. */
+const CANONICAL_URLS_KEPT = 128;
+const canonicalUrls = new Map<string, string>();
+
+/** The signing parameters' names as they appear in a query, for the fast path of {@link parseCanonicalUrl}. */
+const RESERVED_NAME_IN_QUERY = /(?:^|&)(?:Expires|Policy|Signature|Key-Pair-Id|Hash-Algorithm)(?:[=&]|$)/;
+
+function parseCanonicalUrl(input: string): string {
   if (LONE_SURROGATE.test(input)) {
     throw new SigningError(
       'ERR_INVALID_URL',
@@ -45,15 +64,25 @@ export function canonicalUrl(input: string): string {
     );
   }
   const url = parseHttpUrl(input, 'url');
-  url.hash = '';
+  // A WHATWG href holds `#` only where the fragment starts and `?` first where the query starts
+  // (the parser percent-encodes them elsewhere): cutting at the first `#` is `url.hash = ''`, and an
+  // href whose only `?` is its last character has an empty query.
   let href = url.href;
-  if (url.search === '' && href.endsWith('?')) href = href.slice(0, -1);
-  if (Buffer.byteLength(href) > MAX_URL_BYTES) {
+  const fragmentAt = href.indexOf('#');
+  if (fragmentAt !== -1) href = href.slice(0, fragmentAt);
+  const queryAt = href.indexOf('?');
+  if (queryAt !== -1 && queryAt === href.length - 1) href = href.slice(0, -1);
+  // An href is ASCII (the parser percent-encodes the rest), so its length is its size in bytes.
+  if (href.length > MAX_URL_BYTES) {
     throw new SigningError(
       'ERR_URL_TOO_LONG',
-      `Expected a URL of at most ${MAX_URL_BYTES} bytes (CloudFront's limit); got ${Buffer.byteLength(href)} bytes.`,
+      `Expected a URL of at most ${MAX_URL_BYTES} bytes (CloudFront's limit); got ${href.length} bytes.`,
     );
   }
+  if (queryAt === -1 || queryAt === href.length) return href;
+  // Without `%` or `+`, parameter names decode to themselves: a plain search settles it.
+  const query = href.slice(queryAt + 1);
+  if (!query.includes('%') && !query.includes('+') && !RESERVED_NAME_IN_QUERY.test(query)) return href;
   const reserved = queryParameterNames(href).filter((name) => SIGNING_PARAMETERS.has(name));
   if (reserved.length > 0) {
     throw new SigningError(
