@@ -5,11 +5,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { EmfMetrics } from '../lib/aws/emf-metrics.ts';
+import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
+import { metricsNamespace } from '../lib/telemetry/catalogue.ts';
 import { buildApiDependencies, DEFAULT_WARM_TIMEOUT_MS } from '../lib/wiring/api.ts';
 import { lambdaHandler } from '../lib/wiring/lambda-http.ts';
 
@@ -21,7 +22,7 @@ const deps = buildApiDependencies({
   log: powertoolsLog(logger),
   // The same EMF lines as PowertoolsMetrics (the rotator's), from templates: cheap on the signing path.
   metrics: new EmfMetrics({
-    namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
+    namespace: process.env.SIGNET_METRICS_NAMESPACE ?? metricsNamespace(config.stage),
     serviceName: 'signet-api',
   }),
 });

@@ -7,6 +7,7 @@ import { createAwsClients } from '../lib/aws/clients.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
+import { metricsNamespace } from '../lib/telemetry/catalogue.ts';
 import { createRotatorHandler } from '../lib/wiring/rotator.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
@@ -21,7 +22,7 @@ export const handler = middy(
     cloudfront: clients.cloudfront,
     log: powertoolsLog(logger),
     metrics: new PowertoolsMetrics({
-      namespace: process.env.SIGNET_METRICS_NAMESPACE ?? 'Signet',
+      namespace: process.env.SIGNET_METRICS_NAMESPACE ?? metricsNamespace(config.stage),
       serviceName: 'signet-rotator',
     }),
   }),

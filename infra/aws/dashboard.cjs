@@ -4,7 +4,8 @@
 // Written in JavaScript rather than YAML because the dashboard body is a JSON document with one
 // widget per profile of the config (the key age against that profile's limit), and because its
 // Signet metrics are read from the metrics catalogue the code emits with (lib/telemetry/catalogue.ts):
-// a widget names exactly the namespace, metric and dimensions the code sends. The other widgets use
+// a widget names exactly the namespace (the stage's own, Signet/<stage>), metric and dimensions the
+// code sends. The other widgets use
 // AWS service metrics of this stack's own resources (the HTTP API, the two functions, the API's log
 // group). test/infra/aws/dashboard.test.ts checks every widget against both.
 'use strict';
@@ -50,10 +51,12 @@ function joinedJson(body, intrinsics) {
  * @param {string} options.defaultProfile
  * @param {string} options.stage
  * @param {number} options.graceSeconds activeKeyAgeGraceSeconds
- * @param {{ METRICS: Record<string, any>, METRICS_NAMESPACE: string }} options.catalogue lib/telemetry/catalogue.ts
+ * @param {{ METRICS: Record<string, any>, metricsNamespace: (stage: string) => string }} options.catalogue lib/telemetry/catalogue.ts
  */
 function buildDashboard({ config, defaultProfile, stage, graceSeconds, catalogue }) {
-  const { METRICS, METRICS_NAMESPACE } = catalogue;
+  const { METRICS } = catalogue;
+  // The stage's own namespace, Signet/<stage>: what its functions send to (SIGNET_METRICS_NAMESPACE).
+  const METRICS_NAMESPACE = catalogue.metricsNamespace(stage);
   const profiles = [defaultProfile, ...Object.keys(config.profiles).filter((n) => n !== defaultProfile)];
   const intrinsics = [];
   const token = (intrinsic) => `@@intrinsic${intrinsics.push(intrinsic) - 1}@@`;
@@ -85,7 +88,9 @@ function buildDashboard({ config, defaultProfile, stage, graceSeconds, catalogue
   /** Every dimension combination of a Signet metric, found at display time (dashboards allow SEARCH). */
   const search = (name, stat, period, id) => {
     const spec = METRICS[name];
-    const schema = [METRICS_NAMESPACE, 'service', ...Object.keys(spec.dimensions)].join(',');
+    // A schema name with characters other than letters and digits (the `/`, a stage's dashes) is
+    // written in double quotes (CloudWatch's search expression syntax).
+    const schema = [`"${METRICS_NAMESPACE}"`, 'service', ...Object.keys(spec.dimensions)].join(',');
     return [
       {
         expression: `SEARCH('{${schema}} MetricName="${name}" service="${spec.service}"', '${stat}', ${period})`,

@@ -32,8 +32,14 @@ function pascalCase(name) {
  * @param {string} options.defaultProfile the profile that keeps the unsuffixed logical ids
  * @param {string} options.stage the serverless stage
  * @param {number} options.graceSeconds activeKeyAgeGraceSeconds
+ * @param {string} options.metricsNamespace the stage's CloudWatch namespace, `Signet/<stage>` (lib/telemetry/catalogue.ts)
  */
-function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
+function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metricsNamespace }) {
+  if (typeof metricsNamespace !== 'string' || !metricsNamespace.startsWith('Signet')) {
+    throw new Error(
+      `Expected the stage's metrics namespace (Signet/<stage>); got ${JSON.stringify(metricsNamespace)}.`,
+    );
+  }
   // The default profile first: it keeps the original ids, and the others' bootstraps queue behind it.
   const names = [defaultProfile, ...Object.keys(config.profiles).filter((n) => n !== defaultProfile)];
   const suffixes = new Map();
@@ -147,7 +153,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
             ReturnData: false,
             MetricStat: {
               Metric: {
-                Namespace: 'Signet',
+                Namespace: metricsNamespace,
                 MetricName: 'ActiveKeyAgeSeconds',
                 Dimensions: [
                   { Name: 'service', Value: 'signet-rotator' },
@@ -189,7 +195,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
           'the key group while URLs it signed are still valid): callers may be getting 403s. Run ' +
           '`signet doctor` for the finding and its remedy; the rotator log line "rotation invariant violated" names the code. ' +
           'Runbook: docs/operators.md#rotationinvariantviolatedalarm',
-        Namespace: 'Signet',
+        Namespace: metricsNamespace,
         MetricName: 'RotationInvariantErrors',
         Dimensions: [
           { Name: 'service', Value: 'signet-rotator' },
@@ -217,7 +223,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
           `Signet ${stage}: the API has served profile ${name}'s key ring stale for 15 minutes: it cannot ` +
           `refresh it from Secrets Manager, and will answer 503 once the ring is older than cache.maxStale ` +
           `(${settings.cache.maxStale} s). Runbook: docs/operators.md#keyringstalealarm`,
-        Namespace: 'Signet',
+        Namespace: metricsNamespace,
         MetricName: 'KeyRingStaleServes',
         Dimensions: [
           { Name: 'service', Value: 'signet-api' },
@@ -246,7 +252,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
             `Signet ${stage}: the canary of profile ${name} keeps failing: ${settings.rotation.canary.url} ` +
             'signed with the pending key did not answer 200, so the rotation is held before activation. ' +
             'Runbook: docs/operators.md#canaryfailingalarm',
-          Namespace: 'Signet',
+          Namespace: metricsNamespace,
           MetricName: 'RotationCanaryFailures',
           Dimensions: [
             { Name: 'service', Value: 'signet-rotator' },
@@ -287,7 +293,11 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds }) {
     Id,
     ReturnData: false,
     MetricStat: {
-      Metric: { Namespace: 'Signet', MetricName, Dimensions: [{ Name: 'service', Value: 'signet-rotator' }] },
+      Metric: {
+        Namespace: metricsNamespace,
+        MetricName,
+        Dimensions: [{ Name: 'service', Value: 'signet-rotator' }],
+      },
       Period: 900,
       Stat: 'Maximum',
     },

@@ -56,12 +56,16 @@ module.exports = async ({ resolveVariable }) => {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0) {
     throw new Error('Expected the activeKeyAgeGraceSeconds param to be a whole number of seconds.');
   }
+  // Signet/<stage>: the functions send to it and every alarm watches it (lib/telemetry/catalogue.ts).
+  const { metricsNamespace } = tsxRequire('../../lib/telemetry/catalogue.ts', __filename);
+  const namespace = metricsNamespace(stage);
   const profiles = buildProfiles({
     file,
     config,
     defaultProfile: profile,
     stage,
     graceSeconds,
+    metricsNamespace: namespace,
   });
 
   const json = JSON.stringify(document);
@@ -85,6 +89,8 @@ module.exports = async ({ resolveVariable }) => {
   assertGatewayCanHonour({ file, config, authorizer: await resolveVariable('param:apiAuthorizer') });
   return {
     json,
+    /** The stage's CloudWatch namespace, `Signet/<stage>`: SIGNET_METRICS_NAMESPACE and the alarms' metrics. */
+    metricsNamespace: namespace,
     /** The default profile: it keeps the logical ids of a one-profile stack (infra/aws/profiles.cjs). */
     profile,
     /**

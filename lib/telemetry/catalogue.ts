@@ -8,8 +8,31 @@
 // a key id of the ring (at most CloudFront's 5 keys per key group at a time), or one of a fixed list
 // written here. Never a URL, a caller, a request id or anything else a request chooses.
 
-/** The CloudWatch namespace (serverless.yml sets SIGNET_METRICS_NAMESPACE to it). */
-export const METRICS_NAMESPACE = 'Signet';
+import { STAGE } from '../rotation/names.ts';
+
+/**
+ * The namespace of metrics sent without a stage (a config without `stage`), and the one every stage
+ * wrote to before namespaces were per stage: its old datapoints stay there (docs/operators.md,
+ * "Metrics namespace").
+ */
+export const UNSTAGED_METRICS_NAMESPACE = 'Signet';
+
+/**
+ * The CloudWatch namespace of a stage's metrics: `Signet/<stage>`, or `Signet` without a stage.
+ * Key groups are per stage (`signet-<stage>-<profile>`) and stages in one account and region share
+ * profile names, so one namespace per stage keeps dev's datapoints out of prod's alarms and
+ * dashboard (docs/operators.md, "Metrics namespace"). Packaging sets SIGNET_METRICS_NAMESPACE, every
+ * alarm and every dashboard widget from it (infra/aws/signet-config.cjs, infra/aws/dashboard.cjs).
+ */
+export function metricsNamespace(stage: string | undefined): string {
+  if (stage === undefined) return UNSTAGED_METRICS_NAMESPACE;
+  if (!STAGE.test(stage)) {
+    throw new Error(
+      `Expected a stage of lowercase letters, digits and dashes (at most 32) for the metrics namespace; got ${JSON.stringify(stage)}.`,
+    );
+  }
+  return `${UNSTAGED_METRICS_NAMESPACE}/${stage}`;
+}
 
 /** The `service` dimension of each part, as functions/api.ts and functions/rotator.ts name it. */
 export const METRIC_SERVICES = { api: 'signet-api', rotator: 'signet-rotator' } as const;

@@ -4,7 +4,7 @@
 // resource of the same stack, each notifying the stage's SNS topic, and each naming a runbook
 // section of docs/operators.md that exists and says what it means, how to confirm it and what to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENIAL_REASONS } from '../../../lib/telemetry/catalogue.ts';
+import { DENIAL_REASONS, metricsNamespace } from '../../../lib/telemetry/catalogue.ts';
 import {
   type NamedMetric,
   operatorsGuideSections,
@@ -88,6 +88,23 @@ describe.each(['monitoring', 'dev'])('the alarms of the %s stage', (name) => {
     expect(problems).toEqual([]);
   });
 
+  it("watch the stage's own namespace, Signet/<stage>, so another stage's datapoints never reach them", () => {
+    const packaged = stage(name);
+    const other = stage(name === 'dev' ? 'monitoring' : 'dev');
+    let signet = 0;
+    for (const [id, alarm] of alarmsOf(packaged)) {
+      for (const metric of watchedBy(alarm).filter((m) => !m.namespace.startsWith('AWS/'))) {
+        signet += 1;
+        expect(metric.namespace, id).toBe(`Signet/${name}`);
+        // The same alarm metric read as the other stage's is refused.
+        expect(problemWith(metric, other), `${id} on ${other.name}`).toContain(
+          `expected the ${other.name} stage's namespace Signet/${other.name}`,
+        );
+      }
+    }
+    expect(signet).toBeGreaterThanOrEqual(8);
+  });
+
   it("notify the stage's SNS topic when it has one, in ALARM and back to OK", () => {
     for (const [id, alarm] of alarmsOf(stage(name))) {
       expect(alarm.Properties.AlarmActions, id).toEqual(TOPIC);
@@ -152,7 +169,7 @@ describe('one alarm per failure mode (issue 17)', () => {
     const { template } = stage('monitoring');
     for (const [profile, suffix] of Object.entries(suffixes)) {
       expect(template.Resources[`RotationInvariantViolatedAlarm${suffix}`]?.Properties).toMatchObject({
-        Namespace: 'Signet',
+        Namespace: metricsNamespace('monitoring'),
         MetricName: 'RotationInvariantErrors',
         Dimensions: [
           { Name: 'service', Value: 'signet-rotator' },

@@ -10,8 +10,8 @@ import {
   DENIAL_REASONS,
   METRIC_SERVICES,
   METRICS,
-  METRICS_NAMESPACE,
   type MetricSpec,
+  metricsNamespace,
   SERVER_ERROR_REASONS,
 } from '../../../lib/telemetry/catalogue.ts';
 import {
@@ -21,6 +21,7 @@ import {
   problemWith,
   ROOT,
   removePackagedStages,
+  sentNamespaceOf,
 } from './monitoring.ts';
 
 const FIXTURE = 'test/support/fixtures/monitoring.yml';
@@ -94,16 +95,20 @@ function namedMetricOf(entry: unknown[]): NamedMetric {
   return { namespace: namespace as string, name: name as string, dimensions };
 }
 
-/** `SEARCH('{Ns,d1,d2} MetricName="X" service="S"', ...)`: the metric it finds, with its schema. */
+/** `SEARCH('{"Ns",d1,d2} MetricName="X" service="S"', ...)`: the metric it finds, with its schema. */
 function searchedMetricOf(expression: string): NamedMetric & { schema: string[] } {
   const match =
     /^SEARCH\('\{([^}]*)\} MetricName="([A-Za-z]+)" service="([a-z-]+)"', '(Sum|Maximum|Average)', \d+\)$/.exec(
       expression,
     );
   if (match === null) throw new Error(`Expected a SEARCH over one metric of one service; got ${expression}.`);
-  const [namespace, ...schema] = match[1]!.split(',');
+  const [quoted, ...schema] = match[1]!.split(',');
+  // The namespace holds a `/` (and maybe a stage's dashes): CloudWatch wants it in double quotes.
+  const namespace = /^"([^"]+)"$/.exec(quoted!)?.[1];
+  if (namespace === undefined)
+    throw new Error(`Expected the SEARCH namespace in double quotes; got ${quoted}.`);
   return {
-    namespace: namespace!,
+    namespace,
     name: match[2]!,
     schema,
     // A SEARCH schema matches exactly this dimension set; values other than service vary.
@@ -176,10 +181,9 @@ describe.each(['monitoring', 'prod'])('the %s dashboard', (name) => {
       }
       for (const metric of searched) {
         checked += 1;
-        const problem =
-          metric.namespace === METRICS_NAMESPACE
-            ? problemWith({ ...metric, dimensions: literalsFor(metric, packaged) }, packaged)
-            : `${metric.name}: SEARCH only over Signet's own metrics`;
+        const problem = metric.namespace.startsWith('AWS/')
+          ? `${metric.name}: SEARCH only over Signet's own metrics`
+          : problemWith({ ...metric, dimensions: literalsFor(metric, packaged) }, packaged);
         if (problem !== undefined) problems.push(`${widget.properties.title}: ${problem}`);
       }
     }
@@ -197,7 +201,7 @@ describe.each(['monitoring', 'prod'])('the %s dashboard', (name) => {
     const shown = (metric: string, dimensions: Record<string, string> = {}) =>
       explicit.some(
         (m) =>
-          m.namespace === METRICS_NAMESPACE &&
+          m.namespace === metricsNamespace(name) &&
           m.name === metric &&
           Object.entries(dimensions).every(([k, v]) => m.dimensions[k] === v),
       );
@@ -294,48 +298,77 @@ describe.each(['monitoring', 'prod'])('the %s dashboard', (name) => {
 });
 
 describe('the metrics catalogue the dashboard is checked against', () => {
-  it('refuses a metric that differs from what the code emits in name, service, dimensions or values', () => {
+  it('refuses a metric that differs from what the code emits in namespace, name, service, dimensions or values', () => {
     const packaged = stage('monitoring');
+    const ns = metricsNamespace('monitoring');
     const api = { service: 'signet-api' };
+    const denial = { ...api, reason: 'unauthenticated' };
     const problems = [
       {
-        namespace: 'Signet',
+        namespace: ns,
         name: 'SignaturesIssued',
         dimensions: { ...api, profile: 'media', kind: 'url' },
       },
-      { namespace: 'Signet', name: 'Denials', dimensions: { ...api, reason: 'unauthenticated', url: 'x' } },
+      { namespace: ns, name: 'Denials', dimensions: { ...denial, url: 'x' } },
       {
-        namespace: 'Signet',
+        namespace: ns,
         name: 'Denials',
         dimensions: { service: 'signet-rotator', reason: 'unauthenticated' },
       },
-      { namespace: 'Signet', name: 'Denials', dimensions: { ...api, reason: 'bogus' } },
-      { namespace: 'Signet', name: 'KeyRingStaleServes', dimensions: { ...api, profile: 'nope' } },
-      { namespace: 'Signet', name: 'Requests', dimensions: api },
-      { namespace: 'Signet/dev', name: 'Denials', dimensions: { ...api, reason: 'unauthenticated' } },
+      { namespace: ns, name: 'Denials', dimensions: { ...api, reason: 'bogus' } },
+      { namespace: ns, name: 'KeyRingStaleServes', dimensions: { ...api, profile: 'nope' } },
+      { namespace: ns, name: 'Requests', dimensions: api },
+      // Another stage's namespace, and the unstaged one every stage wrote to before.
+      { namespace: metricsNamespace('dev'), name: 'Denials', dimensions: denial },
+      { namespace: metricsNamespace('prod'), name: 'Denials', dimensions: denial },
+      { namespace: 'Signet', name: 'Denials', dimensions: denial },
       { namespace: 'AWS/Lambda', name: 'Duration', dimensions: { FunctionName: 'signet-monitoring-api' } },
       { namespace: 'AWS/Lambda', name: 'Duration', dimensions: { FunctionName: { Ref: 'ApiLogGroup' } } },
       { namespace: 'AWS/ApiGateway', name: '5XXError', dimensions: { ApiId: { Ref: 'HttpApi' } } },
     ].map((metric) => problemWith(metric, packaged));
     expect(problems.every((problem) => typeof problem === 'string')).toBe(true);
-    expect(
-      problemWith(
-        { namespace: 'Signet', name: 'Denials', dimensions: { ...api, reason: 'unauthenticated' } },
-        packaged,
-      ),
-    ).toBeUndefined();
+    expect(problems[6]).toContain("expected the monitoring stage's namespace Signet/monitoring");
+    expect(problemWith({ namespace: ns, name: 'Denials', dimensions: denial }, packaged)).toBeUndefined();
+    // The prod stage's own metric is refused on the monitoring stage, and the reverse.
+    expect(problemWith({ namespace: ns, name: 'Denials', dimensions: denial }, stage('prod'))).toMatch(
+      /expected the prod stage's namespace Signet\/prod/,
+    );
   });
 
-  it('is what the deployed functions emit: the namespace serverless.yml sets and the service each function names', () => {
-    expect(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')).toContain(
-      `SIGNET_METRICS_NAMESPACE: ${METRICS_NAMESPACE}\n`,
+  it("is what the deployed functions emit: the stage's namespace, Signet/<stage>, and the service each function names", () => {
+    for (const name of ['monitoring', 'prod'])
+      expect(sentNamespaceOf(stage(name)), name).toBe(`Signet/${name}`);
+    expect(metricsNamespace('prod')).toBe('Signet/prod');
+    // Without a stage (a config without one): the namespace every stage used before.
+    expect(metricsNamespace(undefined)).toBe('Signet');
+    expect(() => metricsNamespace('Prod stage')).toThrow(
+      /Expected a stage of lowercase letters, digits and dashes/,
     );
+    for (const fn of ['functions/api.ts', 'functions/rotator.ts'])
+      expect(readFileSync(join(ROOT, fn), 'utf8'), fn).toContain(
+        'namespace: process.env.SIGNET_METRICS_NAMESPACE ?? metricsNamespace(config.stage)',
+      );
     expect(readFileSync(join(ROOT, 'functions/api.ts'), 'utf8')).toContain(
       `serviceName: '${METRIC_SERVICES.api}'`,
     );
     expect(readFileSync(join(ROOT, 'functions/rotator.ts'), 'utf8')).toContain(
       `serviceName: '${METRIC_SERVICES.rotator}'`,
     );
+  });
+
+  it('gives two stages in one account separate namespaces on every Signet widget', () => {
+    const seen = ['monitoring', 'prod'].map((name) => {
+      const all = dashboardOf(stage(name).template)
+        .widgets.filter((w) => w.type === 'metric')
+        .map(metricsOf);
+      return new Set(
+        [...all.flatMap((m) => m.explicit), ...all.flatMap((m) => m.searched)]
+          .map((m) => m.namespace)
+          .filter((ns) => !ns.startsWith('AWS/')),
+      );
+    });
+    expect([...seen[0]!]).toEqual(['Signet/monitoring']);
+    expect([...seen[1]!]).toEqual(['Signet/prod']);
   });
 
   it('lists every metric the code emits, and every metric it lists is emitted somewhere', () => {

@@ -1,8 +1,8 @@
 // Shared by the dashboard and alarm template tests: packages a stage the way
 // test/infra/aws/template.test.ts does (`npm run package`, osls + serverless-esbuild, offline, no
 // AWS credentials), and checks that a metric a widget or an alarm names is one the code emits
-// (lib/telemetry/catalogue.ts: same namespace, name, `service` and dimensions) or an AWS service
-// metric of a resource of the same stack.
+// (lib/telemetry/catalogue.ts: the stage's own namespace, Signet/<stage>, and the same name,
+// `service` and dimensions) or an AWS service metric of a resource of the same stack.
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,9 @@ import { type Config, parseConfig } from '../../../lib/config/index.ts';
 import {
   type DimensionBound,
   METRICS,
-  METRICS_NAMESPACE,
   type MetricSpec,
+  metricsNamespace,
+  UNSTAGED_METRICS_NAMESPACE,
 } from '../../../lib/telemetry/catalogue.ts';
 
 const run = promisify(execFile);
@@ -96,6 +97,24 @@ const AWS_METRICS: Record<string, { names: readonly string[]; dimension: string;
   },
 };
 
+/**
+ * The namespace the stage's functions send their metrics to: SIGNET_METRICS_NAMESPACE of both
+ * functions of the packaged template (they must agree).
+ */
+export function sentNamespaceOf(stage: PackagedStage): string {
+  const sent = ['ApiLambdaFunction', 'RotatorLambdaFunction'].map((id) => {
+    const environment = stage.template.Resources[id]?.Properties.Environment as
+      | { Variables?: Record<string, unknown> }
+      | undefined;
+    return environment?.Variables?.SIGNET_METRICS_NAMESPACE;
+  });
+  if (typeof sent[0] !== 'string' || sent[1] !== sent[0])
+    throw new Error(
+      `Expected both functions of the ${stage.name} stage to send to one SIGNET_METRICS_NAMESPACE; got ${JSON.stringify(sent)}.`,
+    );
+  return sent[0];
+}
+
 /** A dimension value as a template gives it: a string, or `{ Ref }` to a resource of the stack. */
 export type DimensionValue = string | { readonly Ref: string };
 
@@ -108,13 +127,24 @@ export interface NamedMetric {
 
 /**
  * Why `metric` is not one the code emits nor an AWS service metric of the stack, or undefined when it
- * is. Signet metrics: the catalogue's namespace, a catalogue name, exactly `service` plus the
+ * is. Signet metrics: the stage's namespace (`Signet/<stage>`, never another stage's nor the
+ * unstaged `Signet`), a catalogue name, exactly `service` plus the
  * catalogue's dimensions, the right service, an enum dimension's value among its values, a profile
  * dimension naming a profile of the config.
  */
 export function problemWith(metric: NamedMetric, stage: PackagedStage): string | undefined {
   const where = `${metric.namespace}/${metric.name} ${JSON.stringify(metric.dimensions)}`;
-  if (metric.namespace === METRICS_NAMESPACE) {
+  // The stage's own namespace, which is also where its functions send (checked here, not assumed).
+  const namespace = metricsNamespace(stage.name);
+  const sent = sentNamespaceOf(stage);
+  if (sent !== namespace)
+    return `${where}: the ${stage.name} stage's functions send to ${sent}, expected ${namespace}`;
+  if (
+    metric.namespace === UNSTAGED_METRICS_NAMESPACE ||
+    metric.namespace.startsWith(`${UNSTAGED_METRICS_NAMESPACE}/`)
+  ) {
+    if (metric.namespace !== namespace)
+      return `${where}: expected the ${stage.name} stage's namespace ${namespace}, where its functions send (SIGNET_METRICS_NAMESPACE)`;
     const spec = (METRICS as Readonly<Record<string, MetricSpec>>)[metric.name];
     if (spec === undefined) return `${where}: not a metric of lib/telemetry/catalogue.ts`;
     const expected = ['service', ...Object.keys(spec.dimensions)].sort();

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { load as parseYaml } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../../lib/config/index.ts';
+import { metricsNamespace } from '../../../lib/telemetry/catalogue.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -370,6 +371,9 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
         'SIGNET_CONFIG',
         'SIGNET_METRICS_NAMESPACE',
       ]);
+      // The stage's own namespace: two stages in one account never mix their metrics.
+      expect(variables.SIGNET_METRICS_NAMESPACE).toBe(`Signet/${name}`);
+      expect(variables.SIGNET_METRICS_NAMESPACE).toBe(metricsNamespace(name));
       const shipped = parseConfig(JSON.parse(variables.SIGNET_CONFIG ?? ''), fn);
       expect(shipped).toEqual(config);
       for (const value of Object.values(variables)) {
@@ -399,7 +403,7 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
         ReturnData: false,
         MetricStat: {
           Metric: {
-            Namespace: 'Signet',
+            Namespace: metricsNamespace(name),
             MetricName: 'ActiveKeyAgeSeconds',
             Dimensions: [
               { Name: 'service', Value: 'signet-rotator' },
@@ -675,7 +679,7 @@ describe('a stage whose config has several profiles', () => {
       expect(resource(template, `RotationInvariantViolatedAlarm${suffix}`).Properties).toMatchObject({
         // The name, namespace and dimensions lib/rotation/rotator.ts emits through PowertoolsMetrics
         // (service from functions/rotator.ts, profile from the run): errors only, no `code`.
-        Namespace: 'Signet',
+        Namespace: metricsNamespace('multi'),
         MetricName: 'RotationInvariantErrors',
         Dimensions: [
           { Name: 'service', Value: 'signet-rotator' },
