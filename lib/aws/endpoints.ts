@@ -12,7 +12,10 @@ export interface ClientSettings {
  * (sandbox, LocalStack), else from the SDK's own resolution (AWS_ENDPOINT_URL_* variables, then AWS).
  * The sandbox accepts any credentials; dummy ones keep a laptop with no AWS profile working.
  */
-export function clientSettings(config: Config, service: 'secretsManager' | 'cloudfront'): ClientSettings {
+export function clientSettings(
+  config: Config,
+  service: 'secretsManager' | 'cloudfront' | 'kms',
+): ClientSettings {
   const endpoint = config.aws?.endpoints?.[service];
   const region = service === 'cloudfront' ? 'us-east-1' : config.aws?.region;
   const loopback = endpoint !== undefined && isLoopback(endpoint);

@@ -83,6 +83,16 @@ export const profileSchema = z.strictObject({
   algorithm: z.enum(['ecdsa-p256', 'rsa-2048']).default('ecdsa-p256'),
   /** RSA keys may sign with SHA-1 (classic) or SHA-256; ECDSA always signs with SHA-256. */
   hash: z.enum(['sha1', 'sha256']).optional(),
+  /**
+   * Where the private key lives: `secrets-manager` (in the key ring secret) or `kms` (an asymmetric
+   * AWS KMS key that signs each policy; the ring holds only its ARN). docs/operators.md, "KMS signing".
+   */
+  signer: z.enum(['secrets-manager', 'kms']).default('secrets-manager'),
+  /**
+   * `kms` profiles only, opt-in: expiries are rounded to this grid (seconds), so identical policies
+   * within one window reuse one cached KMS signature. Never past the grant's or `ttl.max`'s ceiling.
+   */
+  expiryRounding: duration.optional(),
   ttl: z
     .strictObject({ default: duration.default(300), max: duration.default(86_400) })
     .default({ default: 300, max: 86_400 }),
@@ -168,7 +178,11 @@ export const authSchema = z.strictObject({
 export const awsSchema = z.strictObject({
   region: z.string().min(1).optional(),
   endpoints: z
-    .strictObject({ secretsManager: z.string().url().optional(), cloudfront: z.string().url().optional() })
+    .strictObject({
+      secretsManager: z.string().url().optional(),
+      cloudfront: z.string().url().optional(),
+      kms: z.string().url().optional(),
+    })
     .optional(),
 });
 
@@ -274,6 +288,31 @@ export const configSchema = z
           code: 'custom',
           path: ['profiles', name, 'cookie'],
           message: (error as Error).message,
+        });
+      }
+      if (profile.signer === 'kms' && profile.hash === 'sha1') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'hash'],
+          message: 'Expected sha256 (or no hash) with signer: kms (KMS signs with SHA-256 only)',
+        });
+      }
+      if (profile.expiryRounding !== undefined && profile.signer !== 'kms') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'expiryRounding'],
+          message:
+            'Expected expiryRounding only with signer: kms (it saves KMS calls; local signing needs none)',
+        });
+      }
+      if (
+        profile.expiryRounding !== undefined &&
+        !(profile.expiryRounding >= 1 && profile.expiryRounding <= 3600)
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'expiryRounding'],
+          message: `Expected expiryRounding between 1s and 1h; got ${profile.expiryRounding}s`,
         });
       }
       if (profile.algorithm === 'ecdsa-p256' && profile.hash === 'sha1') {

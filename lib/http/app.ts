@@ -130,14 +130,12 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       ttlSeconds: conditions.expires - now,
     });
     const { active } = await ringOf(deps, name).active();
-    const signed = signUrls(urls, {
-      ...conditions,
-      resource: body.resource,
-      key: active.key,
-      keyPairId: active.id,
-      hash: active.hash,
-      now,
-    });
+    const options = { ...conditions, resource: body.resource, keyPairId: active.id, hash: active.hash, now };
+    // A KMS key (signer: kms) signs remotely: one call per distinct policy (docs/operators.md, "KMS signing").
+    const signed =
+      active.remote === undefined
+        ? signUrls(urls, { ...options, key: active.key })
+        : await active.remote.signUrls(urls, options);
     audit(c, deps, principal, name, {
       kind: 'url',
       resources: signed.map((s) => s.resource),
@@ -173,15 +171,18 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       ttlSeconds: conditions.expires - now,
     });
     const { active } = await ringOf(deps, name).active();
-    const signed = signCookies({
+    const options = {
       ...conditions,
       resource: body.resource,
       url: body.url,
-      key: active.key,
       keyPairId: active.id,
       hash: active.hash,
       now,
-    });
+    };
+    const signed =
+      active.remote === undefined
+        ? signCookies({ ...options, key: active.key })
+        : await active.remote.signCookies(options);
     const lifetime = { expires: conditions.expires, now };
     const cookies = describeCookies(signed.cookies, profile.cookie, lifetime);
     for (const cookie of cookies) c.header('Set-Cookie', formatSetCookie(cookie), { append: true });

@@ -2,6 +2,7 @@ import { AccessError } from '../access/errors.ts';
 import { AuthError } from '../auth/errors.ts';
 import { KeysUnavailableError } from '../keys/cache.ts';
 import { SigningError } from '../signing/index.ts';
+import { RemoteSigningError } from '../signing/remote.ts';
 
 /** The problem types the API answers with (docs/design.md, "Contracts"): `type` is `/problems/<name>`. */
 export const PROBLEM_TYPES = {
@@ -113,6 +114,22 @@ export function problemOf(error: unknown): HttpProblem {
     }));
     return new HttpProblem(type, error.message, {
       extra: { code: error.code, ...(errors.length === 0 ? {} : { errors }) },
+      cause: error,
+    });
+  }
+  if (error instanceof RemoteSigningError) {
+    // KMS refused or failed: a clear 503, never a signature that fails at the edge, never KMS's words.
+    const details: Record<RemoteSigningError['failure'], string> = {
+      throttled: 'The signing key service is busy; try again shortly.',
+      disabled:
+        "This profile's signing key is disabled or scheduled for deletion; the operator has been alerted.",
+      denied: 'This service may not use its signing key right now; the operator has been alerted.',
+      unavailable: 'The signing key service is unavailable; try again shortly.',
+      mismatch: "This profile's signing key does not match its key ring; the operator has been alerted.",
+    };
+    return new HttpProblem('keys-unavailable', details[error.failure], {
+      extra: { code: error.code, reason: error.failure },
+      headers: { 'Retry-After': String(error.retryAfterSeconds) },
       cause: error,
     });
   }

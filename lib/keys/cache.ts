@@ -1,14 +1,21 @@
 import { type HashAlgorithm, parseSigningKey, type SigningKey } from '../signing/index.ts';
+import type { RemoteSigner } from '../signing/remote.ts';
+import { isKmsRingKey, type RemoteSignerFactory } from './kms.ts';
 import type { KeyRing } from './ring.ts';
 import type { KeyRingStore } from './store.ts';
 
-/** The key a signer uses now, parsed once per ring version. */
-export interface ActiveKey {
+/**
+ * The key a signer uses now, parsed once per ring version: a private key here (`key`), or a KMS key
+ * that signs remotely (`remote`, `signer: kms`).
+ */
+export type ActiveKey = {
   /** The CloudFront public key id, sent as Key-Pair-Id. */
   readonly id: string;
-  readonly key: SigningKey;
   readonly hash: HashAlgorithm;
-}
+} & (
+  | { readonly key: SigningKey; readonly remote?: undefined }
+  | { readonly key?: undefined; readonly remote: RemoteSigner; readonly kmsKeyArn: string }
+);
 
 /** A loaded ring, ready to sign with. */
 export interface LoadedRing {
@@ -75,6 +82,8 @@ export interface KeyRingCacheOptions {
   /** After a failed refresh, the next attempt waits at least this long. Default min(ttl, 10) seconds. */
   readonly retryAfterFailureSeconds?: number;
   readonly onEvent?: (event: CacheEvent) => void;
+  /** Builds the signer of a KMS ring key; without it, a ring whose active key is in KMS cannot sign. */
+  readonly remoteSigner?: RemoteSignerFactory;
 }
 
 /**
@@ -216,7 +225,7 @@ export class KeyRingCache {
       const active =
         previous !== undefined && previous.version === stored.version
           ? previous.active
-          : activeKeyOf(stored.ring);
+          : activeKeyOf(stored.ring, this.#options.remoteSigner, previous?.active);
       result = { ring: stored.ring, version: stored.version, active, loadedAt: this.#options.now() };
       this.#options.onEvent?.({
         type: 'refreshed',
@@ -236,8 +245,35 @@ export class KeyRingCache {
   }
 }
 
-function activeKeyOf(ring: KeyRing): ActiveKey | undefined {
+function activeKeyOf(
+  ring: KeyRing,
+  remoteSigner: RemoteSignerFactory | undefined,
+  previous: ActiveKey | undefined,
+): ActiveKey | undefined {
   const active = ring.keys.find((key) => key.state === 'active');
   if (active?.id === undefined) return undefined;
+  if (isKmsRingKey(active)) {
+    // The same KMS key as before keeps its signer, and so its cached signatures.
+    if (
+      previous?.remote !== undefined &&
+      previous.id === active.id &&
+      previous.kmsKeyArn === active.kmsKeyArn
+    ) {
+      return previous;
+    }
+    if (remoteSigner === undefined) {
+      throw new KeysUnavailableError(
+        `The active key ${active.id} signs through KMS (${active.kmsKeyArn}), but this process was built without a KMS signer.`,
+        60,
+      );
+    }
+    return { id: active.id, hash: active.hash, remote: remoteSigner(active), kmsKeyArn: active.kmsKeyArn };
+  }
+  if (active.privateKey === undefined) {
+    throw new KeysUnavailableError(
+      `The active key ${active.id} has neither a private key nor a KMS key.`,
+      60,
+    );
+  }
   return { id: active.id, key: parseSigningKey(active.privateKey), hash: active.hash };
 }

@@ -8,7 +8,17 @@ import * as z from 'zod';
 export const KEY_RING_SCHEMA = 'signet.keyring/2';
 
 /** The highest schema number this version reads. */
-export const KEY_RING_SCHEMA_VERSION = 2;
+export const KEY_RING_SCHEMA_VERSION = 3;
+
+/**
+ * The tag of a ring holding a KMS key (no private key): a version that does not know KMS keys must
+ * refuse such a ring rather than fail on a missing private key, so these rings carry number 3; rings
+ * without KMS keys keep number 2, which older versions still read (docs/design.md, "The key ring document").
+ */
+export const KMS_KEY_RING_SCHEMA = 'signet.keyring/3';
+
+/** A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<id>`. */
+export const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]{1,128}$/;
 
 const isoTime = z.iso.datetime({ offset: false });
 const seconds = z.number().int().nonnegative();
@@ -36,7 +46,12 @@ export const ringKeySchema = z.looseObject({
     .optional(),
   algorithm: z.enum(['ecdsa-p256', 'rsa-2048']),
   hash: z.enum(['sha1', 'sha256']),
-  privateKey: z.string().startsWith('-----BEGIN'),
+  /** The private key PEM, for `secrets-manager` keys; absent for KMS keys (the key stays in KMS). */
+  privateKey: z.string().startsWith('-----BEGIN').optional(),
+  /** The KMS key that signs for this key (`signer: kms`), recorded beside the CloudFront id. */
+  kmsKeyArn: z.string().regex(KMS_KEY_ARN).optional(),
+  /** KMS keys: the SPKI public key PEM from GetPublicKey, to verify and compare without a KMS call. */
+  publicKey: z.string().startsWith('-----BEGIN PUBLIC KEY-----').optional(),
   fingerprint: z.string().regex(/^sha256:[A-Za-z0-9_-]{43}$/),
   state: z.enum(['pending', 'active', 'retiring']),
   createdAt: isoTime,
@@ -51,6 +66,8 @@ export const ringKeySchema = z.looseObject({
 export const historyEntrySchema = z.looseObject({
   id: z.string().optional(),
   fingerprint: z.string(),
+  /** The KMS key of a KMS-signed key: scheduled for deletion when the key left the ring. */
+  kmsKeyArn: z.string().optional(),
   activatedAt: isoTime.optional(),
   retiredAt: isoTime.optional(),
   removedAt: isoTime.optional(),
@@ -103,6 +120,27 @@ export const keyRingSchema = z
         });
       }
       fingerprints.add(key.fingerprint);
+      if ((key.privateKey === undefined) === (key.kmsKeyArn === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', index],
+          message: 'Expected either privateKey (secrets-manager) or kmsKeyArn (kms), exactly one',
+        });
+      }
+      if (key.kmsKeyArn !== undefined && key.publicKey === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', index, 'publicKey'],
+          message: 'Expected the public key PEM of a KMS key',
+        });
+      }
+      if (key.kmsKeyArn !== undefined && key.hash !== 'sha256') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', index, 'hash'],
+          message: 'Expected sha256 with a KMS key (KMS signs with SHA-256)',
+        });
+      }
       if (key.algorithm === 'ecdsa-p256' && key.hash !== 'sha256') {
         ctx.addIssue({
           code: 'custom',
@@ -191,5 +229,9 @@ export function readKeyRing(json: unknown): KeyRing {
 
 /** Serializes a ring for storage (no whitespace; fields this version does not know are kept). */
 export function serializeKeyRing(ring: KeyRing): string {
-  return JSON.stringify(readKeyRing(JSON.parse(JSON.stringify(ring))));
+  const checked = readKeyRing(JSON.parse(JSON.stringify(ring)));
+  // The lowest number that describes the ring: 3 only while it holds a KMS key (see KMS_KEY_RING_SCHEMA).
+  const hasKms = checked.keys.some((key) => key.kmsKeyArn !== undefined);
+  const schema = hasKms ? KMS_KEY_RING_SCHEMA : KEY_RING_SCHEMA;
+  return JSON.stringify({ ...checked, schema });
 }

@@ -1,4 +1,5 @@
 import type { Profile } from '../config/schema.ts';
+import { ringKeyPublicKey } from '../keys/kms.ts';
 import { type HistoryEntry, KEY_RING_SCHEMA, type KeyRing, type RingKey } from '../keys/ring.ts';
 import type { KeyRingStore, VersionedKeyRing } from '../keys/store.ts';
 import { defaultHashFor, parseSigningKey, publicKeyPem } from '../signing/index.ts';
@@ -270,12 +271,12 @@ async function register(
   if (key === undefined) throw stateChanged({ kind: 'register-pending' });
   let keyId = knownKeyId;
   if (keyId === undefined) {
-    const signing = parseSigningKey(key.privateKey);
+    const publicKey = ringKeyPublicKey(key);
     // The name and CallerReference come from the fingerprint: a retry adopts the key it made before.
     const created = await context.registry.createPublicKey({
       name: publicKeyNameFor(context.profileName, fingerprint),
       callerReference: callerReferenceFor(fingerprint),
-      encodedKey: publicKeyPem(signing.publicKey),
+      encodedKey: publicKeyPem(publicKey),
       // Names the ring: the profile name alone does not tell two stages' keys apart (docs/design.md, "Contracts").
       comment: publicKeyCommentFor(context.profile.keyRing.secretId, context.profile.stage),
     });

@@ -1,6 +1,7 @@
 import type { Profile } from '../config/schema.ts';
+import { localSigningKey } from '../keys/kms.ts';
 import type { RingKey } from '../keys/ring.ts';
-import { parseSigningKey, signUrl } from '../signing/index.ts';
+import { signUrl } from '../signing/index.ts';
 
 /**
  * Fetches a canary URL through the distribution (docs/design.md, "Rotation"). A port so the planner stays
@@ -53,7 +54,7 @@ export async function checkCanary(input: {
   const now = Math.floor(input.now.getTime() / 1000);
   const signed = signUrl({
     url: canary.url,
-    key: parseSigningKey(input.key.privateKey),
+    key: localSigningKey(input.key),
     keyPairId: input.key.id,
     hash: input.key.hash,
     expires: now + CANARY_TTL_SECONDS + input.profile.rotation.clockSkew,

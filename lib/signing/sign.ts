@@ -1,7 +1,7 @@
 import { sign } from 'node:crypto';
 import { encodeCloudFrontBase64 } from './encoding.ts';
 import { SigningError } from './errors.ts';
-import { defaultHashFor, type HashAlgorithm, type SigningKey } from './keys.ts';
+import { defaultHashFor, type HashAlgorithm, type KeyAlgorithm, type SigningKey } from './keys.ts';
 import { cannedPolicy, customPolicy, type PolicyConditions, validateConditions } from './policy.ts';
 import {
   assertNoWildcard,
@@ -12,11 +12,20 @@ import {
   resourceMatches,
 } from './url.ts';
 
+/**
+ * A key whose private half is elsewhere (AWS KMS): `sign` returns the raw signature of the policy
+ * bytes, which it must already hold (lib/signing/remote.ts signs every policy first, asynchronously).
+ */
+export interface ExternalKey {
+  readonly algorithm: KeyAlgorithm;
+  readonly sign: (policy: Buffer, hash: HashAlgorithm) => Buffer;
+}
+
 /** What every signature needs besides the resource. Times are epoch seconds. */
 export interface SignatureOptions {
   /** The CloudFront public key id (`K…`) whose private key is `key`. */
   readonly keyPairId: string;
-  readonly key: SigningKey;
+  readonly key: SigningKey | ExternalKey;
   readonly expires: number;
   readonly notBefore?: number | undefined;
   /** An IPv4 address or CIDR the request must come from. */
@@ -189,10 +198,11 @@ function signPolicy(
   policy: string,
   conditions: PolicyConditions,
   hash: HashAlgorithm,
-  key: SigningKey,
+  key: SigningKey | ExternalKey,
 ): SignedPolicy {
   const bytes = Buffer.from(policy);
-  const signature = encodeCloudFrontBase64(sign(hash, bytes, key.privateKey));
+  const raw = 'privateKey' in key ? sign(hash, bytes, key.privateKey) : key.sign(bytes, hash);
+  const signature = encodeCloudFrontBase64(raw);
   const head =
     kind === 'canned' ? `Expires=${conditions.expires}` : `Policy=${encodeCloudFrontBase64(bytes)}`;
   return { kind, policy, head, signature, conditions, hash };

@@ -9,6 +9,7 @@ import type { AppDependencies } from '../http/app.ts';
 import { signedCookiesRequest, signedUrlsRequest } from '../http/schemas.ts';
 import type { ApiMetrics as Metrics } from '../http/telemetry.ts';
 import { KeyRingCache } from '../keys/cache.ts';
+import { kmsSignerFactory, type RemoteSignerFactory } from '../keys/kms.ts';
 import { signCookies, signUrls } from '../signing/index.ts';
 import type { Log } from '../telemetry/ports.ts';
 
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   readonly now?: () => number;
   /** Resolves a bearer token's key. Default: the config's `auth.jwt.jwksUrl`, fetched and cached. */
   readonly jwks?: JWTVerifyGetKey;
+  /** The signers of `signer: kms` profiles. Default: KMS through the SDK, loaded on first use. */
+  readonly kmsSigner?: RemoteSignerFactory;
 }
 
 /** What {@link ApiDependencies.warm} did, for the init log line and the bench. */
@@ -58,6 +61,9 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
   const { config, secretsManager, log, metrics } = options;
   const now = options.now ?? Date.now;
   const rings = new Map<string, KeyRingCache>();
+  // Built only if a profile signs through KMS; the KMS client itself loads on the first signature.
+  let kms: RemoteSignerFactory | undefined;
+  const kmsSigners = () => (kms ??= options.kmsSigner ?? kmsSignerFactory(config, { now }));
   for (const [name, profile] of Object.entries(config.profiles)) {
     rings.set(
       name,
@@ -67,6 +73,7 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
         maxStaleSeconds: profile.cache.maxStale,
         propagationSeconds: profile.rotation.propagation,
         now,
+        ...(profile.signer === 'kms' ? { remoteSigner: kmsSigners() } : {}),
         onEvent: (event) => {
           if (event.type === 'refreshed') {
             metrics.count('KeyRingRefreshes', 1, { profile: name });
@@ -170,7 +177,8 @@ async function warmCode(
   for (const [name, cache] of rings) {
     const active = cache.status().canSign ? (await cache.active()).active : undefined;
     const domain = config.profiles[name]?.domains[0];
-    if (active === undefined || domain === undefined) continue;
+    // A KMS key is not warmed: that would spend a KMS call on a throwaway signature.
+    if (active?.key === undefined || domain === undefined) continue;
     const options = { key: active.key, keyPairId: active.id, hash: active.hash, expires: now + 60, now };
     signUrls([`https://${domain}/signet-warm-up`], options);
     signCookies({ ...options, resource: `https://${domain}/signet-warm-up/*` });

@@ -22,7 +22,7 @@ const active = ringKey({
 });
 
 function snapshot(history: HistoryEntry[], profile = testProfile()): DoctorSnapshot {
-  const pem = createPublicKey(createPrivateKey(active.privateKey)).export({ type: 'spki', format: 'pem' });
+  const pem = createPublicKey(createPrivateKey(active.privateKey!)).export({ type: 'spki', format: 'pem' });
   return {
     profiles: [
       {

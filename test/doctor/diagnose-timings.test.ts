@@ -34,7 +34,7 @@ function snapshot(profile: Profile, keys: RingKey[] = [active, pending]): Doctor
   const registered = keys.map((key) => ({
     id: key.id!,
     name: publicKeyNameFor('media', key.fingerprint),
-    encodedKey: createPublicKey(createPrivateKey(key.privateKey))
+    encodedKey: createPublicKey(createPrivateKey(key.privateKey!))
       .export({ type: 'spki', format: 'pem' })
       .toString(),
     createdTime: key.createdAt,

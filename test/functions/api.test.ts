@@ -89,7 +89,7 @@ describe('functions/api handler (API Gateway HTTP API, payload 2.0)', () => {
     const body = JSON.parse(response.body) as { urls: { url: string }[]; keyId: string };
     expect(body.keyId).toBe('K2JCJMDEHXQW5F');
     const trusted = new Map([
-      [key.id!, parseVerifyingKey(publicKeyPem(parseSigningKey(key.privateKey).publicKey))],
+      [key.id!, parseVerifyingKey(publicKeyPem(parseSigningKey(key.privateKey!).publicKey))],
     ]);
     expect(
       verifyRequest({ url: body.urls[0]!.url, now: Math.floor(Date.now() / 1000), trustedKeys: trusted })

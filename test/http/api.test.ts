@@ -34,7 +34,7 @@ async function expectProblem(response: Response, status: number, type: string) {
 }
 
 const trusted = () =>
-  new Map([[key.id!, parseVerifyingKey(publicKeyPem(parseSigningKey(key.privateKey).publicKey))]]);
+  new Map([[key.id!, parseVerifyingKey(publicKeyPem(parseSigningKey(key.privateKey!).publicKey))]]);
 
 describe('POST /v1/signed-urls', () => {
   it('signs one URL with the active key; the URL verifies as CloudFront would', async () => {

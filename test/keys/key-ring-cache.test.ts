@@ -118,7 +118,7 @@ describe('KeyRingCache behaviour', () => {
     await settle();
     const after = await cache.active();
     expect(after.active.id).toBe('K3NEWKEY000001');
-    expect(after.active.key.fingerprint).toBe(rotated.fingerprint);
+    expect(after.active.key?.fingerprint).toBe(rotated.fingerprint);
   });
 
   it('refuses with 503-style error when the ring has no active key yet', async () => {

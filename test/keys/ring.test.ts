@@ -45,7 +45,7 @@ describe('parseKeyRing: the reader chain', () => {
       keys: [
         {
           ...key,
-          kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1',
+          futureKeyRef: 'ref-1',
           bounds: { ...key.bounds, extra: 1 },
         },
       ],
@@ -68,22 +68,22 @@ describe('parseKeyRing: the reader chain', () => {
     expect(written.retention).toEqual({ historyDays: 400 });
     expect(written.keys[0]).toMatchObject({
       state: 'retiring',
-      kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1',
+      futureKeyRef: 'ref-1',
       bounds: { ttlMax: 300, maxStale: 60, clockSkew: 30, extra: 1 },
     });
     expect(written.history[0].note).toBe('x');
   });
 
   it('refuses a ring of a later schema number, naming it, and never echoes key material', () => {
-    const document = { ...versionOneDocument(), schema: 'signet.keyring/3' };
+    const document = { ...versionOneDocument(), schema: 'signet.keyring/4' };
     expect(() => parseKeyRing(JSON.stringify(document))).toThrow(
       expect.objectContaining({
         code: 'ERR_KEY_RING_INVALID',
-        message: expect.stringMatching(/signet\.keyring\/2 or earlier; got signet\.keyring\/3.*newer Signet/),
+        message: expect.stringMatching(/signet\.keyring\/3 or earlier; got signet\.keyring\/4.*newer Signet/),
       }),
     );
     try {
-      parseKeyRing(JSON.stringify({ ...document, schema: 'signet.keyring/3' }));
+      parseKeyRing(JSON.stringify({ ...document, schema: 'signet.keyring/4' }));
     } catch (error) {
       expect((error as Error).message).not.toContain('PRIVATE KEY');
     }

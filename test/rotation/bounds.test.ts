@@ -26,7 +26,7 @@ const shorter = testProfile({ ttl: { default: 30, max: 30 }, cache: { ttl: 5, ma
 const longer = testProfile({ ttl: { default: 60, max: 900 } });
 
 function registered(key: RingKey): RegisteredPublicKey {
-  const pem = createPublicKey(createPrivateKey(key.privateKey)).export({ type: 'spki', format: 'pem' });
+  const pem = createPublicKey(createPrivateKey(key.privateKey!)).export({ type: 'spki', format: 'pem' });
   return {
     id: key.id!,
     name: publicKeyNameFor(PROFILE, key.fingerprint),

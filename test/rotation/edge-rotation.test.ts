@@ -63,7 +63,7 @@ async function signWithActive(context: CycleContext, edgeUrl: string, ttl = 300)
   const now = Math.floor(context.clock.millis() / 1000);
   return signUrl({
     url: `${edgeUrl}/private/file.txt`,
-    key: parseSigningKey(active.privateKey),
+    key: parseSigningKey(active.privateKey!),
     keyPairId: active.id!,
     hash: active.hash,
     expires: now + ttl,

@@ -119,7 +119,7 @@ describe('moveKeyGroup', () => {
       const now = Math.floor(clock.millis() / 1000);
       const { url } = signUrl({
         url: `${edge.url}/private/file.txt`,
-        key: parseSigningKey(active.privateKey),
+        key: parseSigningKey(active.privateKey!),
         keyPairId: active.id!,
         hash: active.hash,
         expires: now + 300,

@@ -19,7 +19,7 @@ const iso = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const GROUP_ID = '5b7a1f9e-1111-4c8e-9a43-0123456789ab';
 
 function registered(key: RingKey, id: string): RegisteredPublicKey {
-  const pem = createPublicKey(createPrivateKey(key.privateKey)).export({ type: 'spki', format: 'pem' });
+  const pem = createPublicKey(createPrivateKey(key.privateKey!)).export({ type: 'spki', format: 'pem' });
   return {
     id,
     name: publicKeyNameFor(PROFILE, key.fingerprint),

@@ -27,7 +27,7 @@ function key(index: number, overrides: Partial<RingKey>): RingKey {
 }
 
 function registered(ring: RingKey, id = ring.id!, createdAt = iso(0)): RegisteredPublicKey {
-  const pem = createPublicKey(createPrivateKey(ring.privateKey)).export({ type: 'spki', format: 'pem' });
+  const pem = createPublicKey(createPrivateKey(ring.privateKey!)).export({ type: 'spki', format: 'pem' });
   return {
     id,
     name: publicKeyNameFor(PROFILE, ring.fingerprint),

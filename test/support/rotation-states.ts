@@ -32,7 +32,7 @@ export function registered(
   id = ring.id!,
   extra: Partial<RegisteredPublicKey> = {},
 ): RegisteredPublicKey {
-  const pem = createPublicKey(createPrivateKey(ring.privateKey)).export({ type: 'spki', format: 'pem' });
+  const pem = createPublicKey(createPrivateKey(ring.privateKey!)).export({ type: 'spki', format: 'pem' });
   return {
     id,
     name: publicKeyNameFor(PROFILE, ring.fingerprint),

@@ -1,7 +1,8 @@
+import { ringKeyPublicKey } from '../../keys/kms.ts';
 import type { RingKey } from '../../keys/ring.ts';
 import { leftKeyValidUntil } from '../../rotation/bounds.ts';
 import { fingerprintOfRegistered } from '../../rotation/ownership.ts';
-import { parseSigningKey } from '../../signing/index.ts';
+import { fingerprintOf } from '../../signing/index.ts';
 import type { Finding } from '../findings.ts';
 import { type CheckInput, reporterFor, revokeCommand, ringOf, rotateCommand } from './check.ts';
 import { isKeyGroupIdAsKeyId } from './key-group-id-as-key-id.ts';
@@ -47,7 +48,7 @@ export function checkRingKeys({
     }
     let actual: string | undefined;
     try {
-      actual = parseSigningKey(key.privateKey).fingerprint;
+      actual = fingerprintOf(ringKeyPublicKey(key));
     } catch (error) {
       findings.push(
         report(

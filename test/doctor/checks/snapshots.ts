@@ -95,7 +95,7 @@ export function registered(key: RingKey, overrides: Partial<RegisteredPublicKey>
 
 /** The SPKI PEM of a ring key's public half. */
 export function publicPemOf(key: RingKey): string {
-  return publicKeyPem(createPublicKey(createPrivateKey(key.privateKey)));
+  return publicKeyPem(createPublicKey(createPrivateKey(key.privateKey!)));
 }
 
 /** A default cache behaviour that trusts `groups`. */
