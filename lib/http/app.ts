@@ -18,6 +18,7 @@ import {
   signUrls,
   validateConditions,
 } from '../signing/index.ts';
+import { roundExpiry } from '../signing/rounding.ts';
 import { isDenialReason, isServerErrorReason } from '../telemetry/catalogue.ts';
 import type { Log } from '../telemetry/ports.ts';
 import { openApiDocument } from './openapi.ts';
@@ -118,10 +119,10 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     const { name, profile } = resolveProfile(deps.config, body.profile);
     checkOrigin(c, profile);
     const now = Math.floor(deps.now() / 1000);
-    const conditions = conditionsOf(body, profile, now);
+    let conditions = conditionsOf(body, profile, now);
     const urls = body.urls ?? [body.url!];
     validateEach(urls, body.resource !== undefined);
-    authorize({
+    const decision = authorize({
       profileName: name,
       profile,
       caller: principal,
@@ -129,6 +130,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       resource: body.resource,
       ttlSeconds: conditions.expires - now,
     });
+    conditions = rounded(conditions, profile, decision.maxTtl, now);
     const { active } = await ringOf(deps, name).active();
     const options = { ...conditions, resource: body.resource, keyPairId: active.id, hash: active.hash, now };
     // A KMS key (signer: kms) signs remotely: one call per distinct policy (docs/operators.md, "KMS signing").
@@ -160,9 +162,9 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     const { name, profile } = resolveProfile(deps.config, body.profile);
     checkOrigin(c, profile);
     const now = Math.floor(deps.now() / 1000);
-    const conditions = conditionsOf(body, profile, now);
+    let conditions = conditionsOf(body, profile, now);
     if (body.url !== undefined) validateEach([body.url], body.resource !== undefined);
-    authorize({
+    const decision = authorize({
       profileName: name,
       profile,
       caller: principal,
@@ -170,6 +172,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       resource: body.resource,
       ttlSeconds: conditions.expires - now,
     });
+    conditions = rounded(conditions, profile, decision.maxTtl, now);
     const { active } = await ringOf(deps, name).active();
     const options = {
       ...conditions,
@@ -440,6 +443,19 @@ function conditionsOf(
     },
     now,
   );
+}
+
+/** `expiryRounding` (kms profiles): identical policies within a window share one KMS signature. */
+function rounded<T extends { expires: number; notBefore?: number | undefined }>(
+  conditions: T,
+  profile: Profile,
+  ceiling: number,
+  now: number,
+): T {
+  const grid = profile.expiryRounding;
+  if (grid === undefined) return conditions;
+  const expires = roundExpiry({ ...conditions, now, grid, ceiling: Math.min(ceiling, profile.ttl.max) });
+  return expires === conditions.expires ? conditions : { ...conditions, expires };
 }
 
 function epochOf(value: number | string): number {

@@ -288,6 +288,43 @@ describe('signer: kms', () => {
     expect(after.status).toBe(200);
   });
 
+  it('with expiryRounding, identical policies within a window share one KMS signature, never past the grant or ttl.max', async () => {
+    const key = await kmsRingKey('ecdsa-p256');
+    const { post, trusted } = await appWith(key, {
+      expiryRounding: 60,
+      ttl: { default: 300, max: 3590 },
+      grants: [
+        {
+          when: { claims: { scope: 'media:read' } },
+          resources: ['https://media.example.com/*'],
+          maxTtl: 3590,
+        },
+      ],
+    });
+    const answers: { urls: { url: string }[]; expires: number }[] = [];
+    for (const expiresIn of [545, 570, 600]) {
+      const response = await post('/v1/signed-urls', {
+        url: 'https://media.example.com/live.m3u8',
+        expiresIn,
+      });
+      expect(response.status).toBe(200);
+      answers.push((await response.json()) as { urls: { url: string }[]; expires: number });
+    }
+    expect(answers.map((a) => a.expires)).toEqual([NOW_S + 600, NOW_S + 600, NOW_S + 600]);
+    expect(kms.standIn.countCalls('Sign')).toBe(1);
+    for (const answer of answers) {
+      expect(verifyRequest({ url: answer.urls[0]!.url, now: NOW_S + 1, trustedKeys: trusted }).allowed).toBe(
+        true,
+      );
+    }
+    // Up would be 3,600 s, past the grant's 3,590 s and ttl.max: rounded down instead.
+    const capped = await post('/v1/signed-urls', {
+      url: 'https://media.example.com/live.m3u8',
+      expiresIn: 3590,
+    });
+    expect(((await capped.json()) as { expires: number }).expires).toBe(NOW_S + 3540);
+  });
+
   it('refuses a ring whose KMS key does not match its recorded public key, rather than hand out a bad URL', async () => {
     const key = await kmsRingKey('ecdsa-p256');
     const other = await kmsRingKey('ecdsa-p256');
