@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Builds the compiled `signet` CLI (dist/cli/main.mjs: lib/cli and everything it imports, dependencies
+// included, as one minified ESM file) so that `signet` starts without compiling TypeScript.
+// `npm install` and `npm ci` run it as `prepare`, and so does `npm pack`, which ships the result; the
+// output is gitignored and never committed. Without esbuild (an install without dev dependencies) it
+// builds nothing and says so: bin/signet.mjs then runs the sources through tsx, as before.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(ROOT, 'dist', 'cli', 'main.mjs');
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  process.stderr.write('signet: esbuild is not installed (no dev dependencies); the CLI runs through tsx.\n');
+  process.exit(0);
+}
+
+rmSync(dirname(OUT), { recursive: true, force: true });
+mkdirSync(dirname(OUT), { recursive: true });
+await esbuild.build({
+  entryPoints: [join(ROOT, 'lib', 'cli', 'main.ts')],
+  outfile: OUT,
+  bundle: true,
+  minify: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  // As for the Lambda bundles (serverless.yml): ESM builds first, and require() for CommonJS dependencies.
+  mainFields: ['module', 'main'],
+  banner: {
+    js: "import { createRequire as __signetCreateRequire } from 'node:module'; const require = __signetCreateRequire(import.meta.url);",
+  },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// In a checkout, bin/signet.mjs runs the sources instead when one of them is newer than the build.
+writeFileSync(join(dirname(OUT), 'built-at'), String(Date.now()));
