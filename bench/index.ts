@@ -23,7 +23,7 @@ if (!Number.isFinite(seconds) || seconds <= 0) {
   );
   process.exit(2);
 }
-const PARTS = ['signing', 'api', 'lambda', 'cli'];
+const PARTS = ['signing', 'api', 'lambda', 'cli', 'kms'];
 const only = values.only;
 if (only !== undefined && !PARTS.includes(only)) {
   process.stderr.write(`Expected --only to be one of ${PARTS.join(', ')}; got ${JSON.stringify(only)}.\n`);
@@ -147,6 +147,9 @@ if (runs('cli')) {
   );
   target('signetHelpSeconds (CPU)', cli.helpSeconds, 'max', 0.2, ' s');
 }
+
+// KMS signing (issue 16): calls per 1,000 requests and added latency; see bench/kms.ts.
+if (runs('kms')) report.kms = await import('./kms.ts').then((kms) => kms.benchKmsAndPrint(out));
 
 report.targets = targets;
 if (values.json) {
