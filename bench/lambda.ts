@@ -31,7 +31,8 @@ export function deployedEsbuildOptions(): BuildOptions {
   void outputFileExtension;
   return {
     ...(options as BuildOptions),
-    ...(process.env.BENCH_UNMINIFIED ? { minify: false } : {}),
+    // serverless-esbuild builds from the service's folder: relative aliases resolve from there.
+    absWorkingDir: ROOT,
     external: [...exclude, ...external],
     logLevel: 'silent',
   };
