@@ -128,10 +128,9 @@ function strykerOptions(group: MutationGroup, mutate: readonly string[]): Partia
     plugins: ['@stryker-mutator/vitest-runner'],
     // The group's tests are named explicitly; vitest's "related" mode would add every suite that
     // reaches the file through an import, the slow end-to-end ones included.
-    vitest: {
-      configFile: process.env.SIGNET_MUTATION_VITEST_CONFIG ?? 'stryker/vitest.config.ts',
-      related: false,
-    },
+    // The project's vitest config: each test file in a fresh module graph, so a mutant in code that
+    // runs when a module loads (a constant) is evaluated anew in every mutant run.
+    vitest: { configFile: 'vitest.config.ts', related: false },
     mutate: [...mutate],
     testFiles: group.tests.flatMap(expand),
     coverageAnalysis: 'perTest',
