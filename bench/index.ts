@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { benchApi } from './api.ts';
 import { benchCli } from './cli.ts';
 import { benchBundles, benchLambda, STAND_IN_LATENCY_MS } from './lambda.ts';
+import { profileWarmRequests } from './profile.ts';
 import { benchSigning } from './signing.ts';
 
 const { values } = parseArgs({
@@ -126,6 +127,11 @@ if (runs('lambda')) {
       `  ${b.name.padEnd(8)} ${(b.bytes / 1024).toFixed(0).padStart(5)} KB (${(b.bytesWithoutSdk / 1024).toFixed(0)} KB with the runtime's AWS SDK)\n`,
     );
   }
+  // Where the warm request's CPU goes (bench/profile.ts), from source in this process.
+  const profile = (await profileWarmRequests(2000)).filter((row) => row.share >= 0.01);
+  report.profile = profile;
+  out('  where a warm request\'s CPU goes (self time, at least 1%; "native: run" is the signature):\n');
+  for (const row of profile) out(`    ${(row.share * 100).toFixed(1).padStart(5)}%  ${row.bucket}\n`);
   target(
     'firstRequestExtraCpuMs (first request minus warm, CPU)',
     lambda.firstRequestExtraCpuMs,

@@ -1,10 +1,10 @@
-// `npm run bench -- --only lambda` explains its overhead figure with this: a CPU profile of warm API
-// requests (functions/api.ts from source, in-process, JWT caller, one RSA URL, log lines and EMF
-// metrics written to /dev/null), summarized as self time by package or source folder.
+// Where a warm API request's CPU goes: a CPU profile of warm requests (functions/api.ts from source,
+// in-process, JWT caller, one RSA URL, log lines and EMF metrics written to /dev/null), summarized as
+// self time by package or source folder. `npm run bench` prints it after the Lambda figures;
+// `npx tsx bench/profile.ts [requests]` prints it alone (BENCH_PROFILE_FUNCTIONS=1: by function too).
 
-import { Console } from 'node:console';
 import { generateKeyPairSync } from 'node:crypto';
-import { openSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -97,10 +97,9 @@ export async function profileWarmRequests(requests: number): Promise<{ bucket: s
   const devNull = openSync('/dev/null', 'w');
   const original = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array) => {
-    require_fs().writeSync(devNull, chunk as string);
+    writeSync(devNull, chunk as string);
     return true;
   }) as typeof process.stdout.write;
-  void Console;
   const { handler } = (await import('../functions/api.ts')) as unknown as {
     handler: (e: unknown, c: unknown) => Promise<{ statusCode: number }>;
   };
@@ -149,7 +148,7 @@ export async function profileWarmRequests(requests: number): Promise<{ bucket: s
   process.stdout.write = original;
   await close(secrets);
   await close(jwksServer);
-  if (process.env.BENCH_PROFILE_FUNCTIONS) {
+  if (process.env.BENCH_PROFILE_FUNCTIONS === '1') {
     const byFn = new Map<string, number>();
     for (const node of profile.nodes) {
       const key = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/.*node_modules\//, '').replace(/.*\/main\//, '')}:${(node.callFrame as { lineNumber?: number }).lineNumber}`;
@@ -170,10 +169,6 @@ export async function profileWarmRequests(requests: number): Promise<{ bucket: s
     .map(([bucket, hits]) => ({ bucket, share: hits / total }))
     .sort((a, b) => b.share - a.share);
 }
-
-import { createRequire } from 'node:module';
-
-const require_fs = () => createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const row of await profileWarmRequests(Number(process.argv[2] ?? '3000')))
