@@ -152,6 +152,20 @@ export function assertNoWildcardInCustomResource(href: string): void {
  * caller cannot choose; they keep only the {@link MAX_URL_BYTES} limit.
  */
 export function canonicalResource(pattern: string, options: { trusted?: boolean } = {}): string {
+  // Access checks canonicalize every grant pattern of a profile on each request: the last results are
+  // kept, as for canonicalUrl (pure, refusals never kept).
+  const key = `${options.trusted === true ? 't' : 'c'}${pattern}`;
+  const known = canonicalResources.get(key);
+  if (known !== undefined) return known;
+  const serialized = parseCanonicalResource(pattern, options);
+  if (canonicalResources.size >= CANONICAL_URLS_KEPT) canonicalResources.clear();
+  canonicalResources.set(key, serialized);
+  return serialized;
+}
+
+const canonicalResources = new Map<string, string>();
+
+function parseCanonicalResource(pattern: string, options: { trusted?: boolean }): string {
   const match = /^(\*|https?):\/\/(.*)$/i.exec(pattern);
   if (match === null) {
     throw new SigningError(
