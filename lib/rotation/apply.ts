@@ -7,6 +7,7 @@ import { activationWaitSeconds, boundsOfProfile, effectiveBounds } from './bound
 import { RotationError } from './errors.ts';
 import { appendHistory } from './history.ts';
 import { generateKeyPair as defaultGenerateKeyPair, type GenerateKeyPair } from './keygen.ts';
+import { KMS_DELETION_WINDOW_DAYS, type KmsKeyPort, newKmsRingKey } from './kms-keys.ts';
 import { callerReferenceFor, keyGroupNameFor, publicKeyCommentFor, publicKeyNameFor } from './names.ts';
 import { keyGroupNotOursMessage } from './ownership.ts';
 import type { RotationAction } from './plan.ts';
@@ -60,6 +61,8 @@ export interface ApplyContext {
   /** The run's clock reading: every timestamp the action writes. */
   readonly now: Date;
   readonly generateKeyPair: GenerateKeyPair;
+  /** KMS, for `signer: kms` profiles: creates their keys and schedules removed ones for deletion. */
+  readonly kms?: KmsKeyPort | undefined;
   /** Called after each change is durable (a ring save, a group change, a deletion). */
   readonly onCommit: (commit: Commit) => void;
   /**
@@ -80,6 +83,8 @@ export interface ApplyContextOptions {
   readonly registry: KeyGroupRegistry;
   /** Default: node:crypto (ECDSA P-256 or RSA-2048, as `profile.algorithm` says). */
   readonly generateKeyPair?: GenerateKeyPair | undefined;
+  /** Required for `signer: kms` profiles (lib/rotation/kms-keys.ts). */
+  readonly kms?: KmsKeyPort | undefined;
 }
 
 /** The applier's context for one planning attempt of a run: its clock reading, its id, its commit log. */
@@ -97,6 +102,7 @@ export function createApplyContext(
     now,
     runId,
     generateKeyPair: options.generateKeyPair ?? defaultGenerateKeyPair,
+    kms: options.kms,
     onCommit,
   };
 }
@@ -117,7 +123,7 @@ export async function applyAction(
   const version = observed.versioned?.version;
   switch (action.kind) {
     case 'bootstrap': {
-      const key = newRingKey(context);
+      const key = await newKey(context);
       const fresh: KeyRing = { schema: KEY_RING_SCHEMA, keys: [key], history: [] };
       const written = await save(context, fresh, undefined, 'bootstrap', key.fingerprint);
       await register(context, fresh, written, key.fingerprint, undefined, observed.group);
@@ -125,7 +131,7 @@ export async function applyAction(
     }
     case 'introduce': {
       const current = required(ring, action);
-      const key = newRingKey(context);
+      const key = await newKey(context);
       const next: KeyRing = { ...current, keys: [...current.keys, key] };
       const written = await save(context, next, version, 'introduce', key.fingerprint);
       await register(context, next, written, key.fingerprint, undefined, observed.group);
@@ -203,6 +209,7 @@ export async function applyAction(
       const entry: HistoryEntry = {
         id: action.keyId,
         fingerprint: key.fingerprint,
+        ...(key.kmsKeyArn === undefined ? {} : { kmsKeyArn: key.kmsKeyArn }),
         ...(key.activatedAt === undefined ? {} : { activatedAt: key.activatedAt }),
         ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
         removedAt: context.now.toISOString(),
@@ -215,6 +222,10 @@ export async function applyAction(
         history: appendHistory(current.history, entry, context.now),
       };
       await save(context, next, version, 'remove', key.fingerprint, action.keyId);
+      // After the ring write: a crash before this leaves a tagged KMS key no ring key names, which
+      // the run's KMS sweep schedules (lib/rotation/kms-keys.ts). 30 days: a mistake can be undone.
+      if (key.kmsKeyArn !== undefined)
+        await requireKms(context).scheduleDeletion(key.kmsKeyArn, KMS_DELETION_WINDOW_DAYS);
       return;
     }
     case 'delete-orphan':
@@ -229,6 +240,25 @@ export async function applyAction(
     case 'none':
       return;
   }
+}
+
+/**
+ * A new pending ring key: generated here (`secrets-manager`), or created in KMS (`kms`), where a
+ * crash before the ring write leaves a tagged KMS key that a later run's sweep schedules for deletion.
+ */
+async function newKey(context: ApplyContext): Promise<RingKey> {
+  if (context.profile.signer !== 'kms') return newRingKey(context);
+  return newKmsRingKey(requireKms(context), context.profile, context.profileName, context.now);
+}
+
+function requireKms(context: ApplyContext): KmsKeyPort {
+  if (context.kms === undefined) {
+    throw new RotationError(
+      'ERR_ROTATION_KMS_MISSING',
+      `Expected a KMS client for profile ${context.profileName} (signer: kms); the rotator was built without one.`,
+    );
+  }
+  return context.kms;
 }
 
 /** Generates a key of the profile's algorithm and describes it as a pending ring key without id. */

@@ -10,6 +10,8 @@ export type RotationErrorCode =
   | 'ERR_ROTATION_KEY_GROUP_NOT_OURS'
   /** A custom resource asked to move the ring to another key group, and the move could break links. */
   | 'ERR_ROTATION_KEY_GROUP_MOVE_REFUSED'
+  /** A `signer: kms` profile, and the rotator was built without a KMS client. */
+  | 'ERR_ROTATION_KMS_MISSING'
   | 'ERR_REVOKE_NO_RING'
   | 'ERR_REVOKE_UNKNOWN_KEY';
 

@@ -10,6 +10,7 @@ import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import type { GeneratedKeyPair } from './keygen.ts';
+import { type KmsKeyPort, sweepKmsKeys } from './kms-keys.ts';
 import { keyGroupNameFor, legacyKeyGroupNameFor } from './names.ts';
 import { holdsOwnKey } from './ownership.ts';
 import { accountKeysSummary, PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
@@ -49,6 +50,8 @@ export interface RunRotationOptions {
   readonly forceIntroduce?: boolean;
   /** Fetches the profile's canary (`rotation.canary`) before an activation. Default: global fetch. */
   readonly canary?: CanaryProbe;
+  /** KMS, for `signer: kms` profiles: key creation, scheduled deletion and the orphan sweep. */
+  readonly kms?: KmsKeyPort | undefined;
   /** Settings that exist only so tests can show what they guard against. Never set them in a deployment. */
   readonly testOnly?: { readonly activateWithoutPropagation?: boolean };
 }
@@ -216,6 +219,13 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   // The invariants are checked on what the services hold now, not on what this run meant to write.
   const now = options.now();
   let final = await observe(options);
+  if (options.kms !== undefined && options.profile.signer === 'kms') {
+    // KMS keys tagged for this ring that no ring key names: scheduled for deletion, not left billing.
+    for (const arn of await sweepKmsKeys(options.kms, final.versioned?.ring, options.profile, now)) {
+      log.warn('untracked KMS key scheduled for deletion', { ...dimensions, kmsKeyArn: arn });
+      commits.push({ transition: `kms-sweep:${arn}`, step: 'delete-orphan' });
+    }
+  }
   const violations = checkInvariants(stateOf(options, final, now), {
     activatedWithoutPropagation: activateWithoutPropagation,
   });

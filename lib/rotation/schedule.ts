@@ -1,6 +1,7 @@
 import type { Profile } from '../config/schema.ts';
 import type { KeyRingStore } from '../keys/store.ts';
 import type { Log } from '../telemetry/ports.ts';
+import type { KmsKeyPort } from './kms-keys.ts';
 import type { KeyGroupRegistry } from './registry.ts';
 import { type RotationResult, runRotation } from './rotator.ts';
 import { isTornDown } from './teardown.ts';
@@ -10,6 +11,8 @@ import type { RotationMetrics } from './telemetry.ts';
 export interface ProfilePorts {
   readonly store: KeyRingStore;
   readonly registry: KeyGroupRegistry;
+  /** KMS, for `signer: kms` profiles (lib/rotation/kms-keys.ts). */
+  readonly kms?: KmsKeyPort | undefined;
 }
 
 /** What the scheduled rotator and the bootstrap need, built once per process (see lib/wiring/rotator.ts). */

@@ -1,6 +1,8 @@
 import type { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CloudFrontKeyGroupRegistry } from '../aws/cloudfront-key-group-registry.ts';
+import { createKmsClient, SdkKmsKeyPort } from '../aws/kms-key-port.ts';
 import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import {
   type CustomResourceEvent,
@@ -27,6 +29,8 @@ export interface RotatorHandlerOptions {
   readonly config: Config;
   readonly secretsManager: SecretsManagerClient;
   readonly cloudfront: CloudFrontClient;
+  /** For `signer: kms` profiles; default: built from the config when a profile needs it. */
+  readonly kms?: KMSClient;
   readonly log: Log;
   readonly metrics: RotationMetrics;
   readonly now?: () => Date;
@@ -41,11 +45,14 @@ export interface RotatorHandlerOptions {
  */
 export function createRotatorHandler(options: RotatorHandlerOptions) {
   const registry = new CloudFrontKeyGroupRegistry(options.cloudfront);
+  const usesKms = Object.values(options.config.profiles).some((profile) => profile.signer === 'kms');
+  const kms = usesKms ? new SdkKmsKeyPort(options.kms ?? createKmsClient(options.config)) : undefined;
   const deps = {
     profiles: options.config.profiles,
-    portsFor: (_name: string, profile: { keyRing: { secretId: string } }) => ({
+    portsFor: (_name: string, profile: { keyRing: { secretId: string }; signer?: string }) => ({
       store: new SecretsManagerKeyRingStore(options.secretsManager, profile.keyRing.secretId),
       registry,
+      ...(profile.signer === 'kms' ? { kms } : {}),
     }),
     now: options.now ?? (() => new Date()),
     log: options.log,

@@ -316,21 +316,21 @@ describe('runRotation against the Secrets Manager and CloudFront stand-ins', () 
         retention: { historyDays: 400 },
         keys: current.keys.map((key: Record<string, unknown>) => ({
           ...key,
-          kmsKeyArn: 'arn:aws:kms:us-east-1:1:key/x',
+          futureKeyRef: 'ref-x',
         })),
       });
       context.clock.advance(TIMINGS.rotateEvery);
       expect((await rotate(context)).action.kind).toBe('introduce');
       const after = await raw();
       expect(after.retention).toEqual({ historyDays: 400 });
-      expect(after.keys[0]).toMatchObject({ state: 'active', kmsKeyArn: 'arn:aws:kms:us-east-1:1:key/x' });
+      expect(after.keys[0]).toMatchObject({ state: 'active', futureKeyRef: 'ref-x' });
 
       // A ring as 0.1 wrote it: schema 1, no bounds. It loads, and the next run records the bounds.
       const legacy = await raw();
       await put({
         ...legacy,
         schema: 'signet.keyring/1',
-        keys: legacy.keys.map(({ bounds: _b, kmsKeyArn: _k, ...key }: Record<string, unknown>) => key),
+        keys: legacy.keys.map(({ bounds: _b, futureKeyRef: _k, ...key }: Record<string, unknown>) => key),
       });
       expect((await context.store.load())!.ring.schema).toBe('signet.keyring/2');
       const upgraded = await rotate(context);
