@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { HistoryEntry } from '../../lib/keys/ring.ts';
 import { checkInvariants } from '../../lib/rotation/invariants.ts';
 import {
   ACTIVE_ID,
@@ -151,7 +152,7 @@ describe('checkInvariants: pending and retiring keys', () => {
 
 describe('checkInvariants: keys removed too early', () => {
   const s = steady(at(10));
-  const withHistory = (entry: Record<string, string>) => ({ ...s, ring: { ...s.ring!, history: [entry] } });
+  const withHistory = (entry: HistoryEntry) => ({ ...s, ring: { ...s.ring!, history: [entry] } });
 
   it('names the key (by id, else fingerprint), when it left, and until when its URLs could be valid', () => {
     const entry = { fingerprint: 'sha256:x', retiredAt: iso(0), removedAt: iso(5), validUntil: iso(390) };

@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import { checkGroupSize } from '../../../lib/doctor/checks/group-size.ts';
+import { checkGroupMembership } from '../../../lib/doctor/checks/invariants.ts';
+import { checkKeysRemovedWhileValid } from '../../../lib/doctor/checks/key-history.ts';
+import { checkOwnership } from '../../../lib/doctor/checks/ownership.ts';
+import type { RingRead } from '../../../lib/doctor/snapshot.ts';
+import { publicKeyCommentFor } from '../../../lib/rotation/names.ts';
+import { ringKey } from '../../support/rings.ts';
+import {
+  ACTIVE_ID,
+  activeKey,
+  at,
+  GROUP_ID,
+  inputOf,
+  iso,
+  judge,
+  pendingKey,
+  registered,
+  retiringKey,
+  snapshotOf,
+} from './snapshots.ts';
+
+// What doctor says at the edges of its rules: exactly at a bound, with a part of the profile that
+// could not be read, and with the keys in an order other than the usual one. Each finding is the
+// one an operator reads (testProfile(): propagation 120 s, removal 390 s after retirement).
+
+const unreadableRing = { status: 'missing', message: 'The secret signet/test does not exist.' } as const;
+const missingGroup = { status: 'missing', id: GROUP_ID } as const;
+
+describe('membership of the key group', () => {
+  it('says nothing about membership when the ring or the key group could not be read', () => {
+    expect(checkGroupMembership(inputOf(snapshotOf({ ring: unreadableRing, groupItems: [] })))).toEqual([]);
+    const ring: RingRead = {
+      status: 'ok',
+      ring: { schema: 'signet.keyring/2', keys: [activeKey()], history: [] },
+    };
+    expect(checkGroupMembership(inputOf(snapshotOf({ ring, keyGroup: missingGroup })))).toEqual([]);
+  });
+
+  it('judges an early activation by the active key, wherever the ring lists it', () => {
+    const active = activeKey({ trustedAt: iso(-60), activatedAt: iso(-30) });
+    const snapshot = snapshotOf({ keys: [retiringKey('KRETIRING00001', 100), active] });
+    expect(judge(checkGroupMembership, snapshot, 'ACTIVE_KEY_TOO_NEW')[0]).toMatchObject({
+      severity: 'error',
+      message: expect.stringContaining(`since ${iso(-60)}, less than rotation.propagation (120s)`),
+    });
+  });
+
+  it("judges it by the propagation recorded at its activation, not today's setting", () => {
+    const bounds = { ttlMax: 300, maxStale: 60, clockSkew: 30, propagation: 600 };
+    const active = activeKey({ trustedAt: iso(-500), activatedAt: iso(-450), bounds });
+    expect(
+      judge(checkGroupMembership, snapshotOf({ keys: [active] }), 'ACTIVE_KEY_TOO_NEW')[0],
+    ).toMatchObject({
+      severity: 'error',
+      message: expect.stringContaining('less than rotation.propagation (600s)'),
+      remedy: expect.stringContaining(`Wait until ${iso(100)}`),
+    });
+  });
+
+  it('is a warning, no longer an error, from exactly the moment the key has propagated', () => {
+    const active = activeKey({ trustedAt: iso(-120), activatedAt: iso(-60) });
+    expect(
+      judge(checkGroupMembership, snapshotOf({ keys: [active] }), 'ACTIVE_KEY_TOO_NEW')[0],
+    ).toMatchObject({
+      severity: 'warning',
+    });
+  });
+
+  it('says when a key that was never trusted was activated, and that it must first be in the group', () => {
+    const { trustedAt: _t, ...never } = activeKey({ activatedAt: iso(-60) });
+    expect(judge(checkGroupMembership, snapshotOf({ keys: [never] }), 'ACTIVE_KEY_TOO_NEW')).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        message: `The active key ${ACTIVE_ID} has been in the key group since never, less than rotation.propagation (120s): edges that have not seen it yet refuse its URLs (403 InvalidKey).`,
+        remedy: `Wait until it is in the key group, or, if 403s persist, signet revoke ${ACTIVE_ID} --profile media --yes`,
+      }),
+    ]);
+  });
+
+  it('gives the creation time of an early-activated key that records no activation', () => {
+    const { activatedAt: _a, ...legacy } = activeKey({ createdAt: iso(-1000), trustedAt: iso(-990) });
+    expect(
+      judge(checkGroupMembership, snapshotOf({ keys: [legacy] }), 'ACTIVE_KEY_TOO_NEW')[0]!.message,
+    ).toBe(
+      `The active key ${ACTIVE_ID} was activated at ${iso(-1000)} before it had been in the key group for rotation.propagation (120s, in force then): URLs signed then may have been refused. Is something activating keys early?`,
+    );
+  });
+});
+
+describe('keys no ring key holds', () => {
+  const stray = ringKey({ id: 'KSTRAY00000001', createdAt: iso(-390) });
+
+  it('says nothing when the ring or the key group could not be read', () => {
+    const orphan = registered(stray);
+    expect(checkOwnership(inputOf(snapshotOf({ ring: unreadableRing, extraPublicKeys: [orphan] })))).toEqual(
+      [],
+    );
+    expect(
+      checkOwnership(
+        inputOf(snapshotOf({ keyGroup: missingGroup, extraPublicKeys: [orphan], keyGroups: [] })),
+      ),
+    ).toEqual([]);
+  });
+
+  it('an orphan out of the group takes no slot of it, and goes at the next run', () => {
+    const keyGroups = [{ id: GROUP_ID, name: 'signet-media', items: [ACTIVE_ID] }];
+    const snapshot = snapshotOf({ extraPublicKeys: [registered(stray)], keyGroups });
+    expect(judge(checkOwnership, snapshot, 'ORPHAN_PUBLIC_KEY')).toEqual([
+      expect.objectContaining({
+        message: `Public key KSTRAY00000001 (${registered(stray).name}) was created by Signet for this ring but is in no ring key: it uses one of the account’s 10 public keys.`,
+        remedy: 'Run `signet rotate --profile media`: it deletes the orphan.',
+      }),
+    ]);
+  });
+
+  it('an orphan in the group may be deleted from exactly its deletable time', () => {
+    const snapshot = snapshotOf({
+      groupItems: [ACTIVE_ID, 'KSTRAY00000001'],
+      extraPublicKeys: [registered(stray)],
+    });
+    expect(judge(checkOwnership, snapshot, 'ORPHAN_PUBLIC_KEY', at(0))[0]!.remedy).toBe(
+      'Run `signet rotate --profile media`: it deletes the orphan.',
+    );
+    expect(judge(checkOwnership, snapshot, 'ORPHAN_PUBLIC_KEY', at(-1))[0]!.remedy).toBe(
+      `Leave it until ${iso(0)} (URLs it may have signed are valid until then); \`signet rotate --profile media\` deletes it after that.`,
+    );
+  });
+
+  it("a key of another ring outside this ring's group is not said to share it", () => {
+    const other = registered(stray, { comment: publicKeyCommentFor('signet/prod') });
+    const keyGroups = [{ id: GROUP_ID, name: 'signet-media', items: [ACTIVE_ID] }];
+    expect(
+      judge(checkOwnership, snapshotOf({ extraPublicKeys: [other], keyGroups }), 'FOREIGN_PUBLIC_KEY')[0]!
+        .message,
+    ).toBe(
+      `Public key KSTRAY00000001 (${other.name}) belongs to another key ring (${other.comment}): another stage or stack uses profile name media. This ring never changes or deletes it.`,
+    );
+  });
+});
+
+describe('a full key group', () => {
+  const others = ['KSTRANGER00001', 'KSTRANGER00002', 'KSTRANGER00003', 'KSTRANGER00004'];
+
+  it('says nothing when the key group could not be read', () => {
+    expect(checkGroupSize(inputOf(snapshotOf({ keyGroup: missingGroup })))).toEqual([]);
+  });
+
+  it('is an error when the ring cannot be read: nothing says rotation can wait', () => {
+    const snapshot = snapshotOf({ ring: unreadableRing, groupItems: others.concat('KSTRANGER00005') });
+    expect(judge(checkGroupSize, snapshot, 'GROUP_FULL')[0]).toMatchObject({ severity: 'error' });
+  });
+
+  it('is a warning one short of full even when a rotation is due', () => {
+    const due = activeKey({ createdAt: iso(-4000), trustedAt: iso(-4000), activatedAt: iso(-3700) });
+    const snapshot = snapshotOf({ keys: [due], groupItems: [ACTIVE_ID, ...others.slice(0, 3)] });
+    expect(judge(checkGroupSize, snapshot, 'GROUP_FULL')[0]).toMatchObject({ severity: 'warning' });
+  });
+
+  it('is a warning while a fresh active key is not due, whatever the ring lists first', () => {
+    const keys = [retiringKey('KRETIRING00001', 100), activeKey()];
+    const snapshot = snapshotOf({ keys, groupItems: ['KRETIRING00001', ACTIVE_ID, ...others.slice(0, 3)] });
+    expect(judge(checkGroupSize, snapshot, 'GROUP_FULL')[0]).toMatchObject({ severity: 'warning' });
+  });
+
+  it('is an error without an active key, and a warning while a pending key waits to be activated', () => {
+    const noActive = snapshotOf({
+      keys: [retiringKey('KRETIRING00001', 100)],
+      groupItems: ['KRETIRING00001', ...others],
+    });
+    expect(judge(checkGroupSize, noActive, 'GROUP_FULL')[0]).toMatchObject({ severity: 'error' });
+    const due = activeKey({ createdAt: iso(-4000), trustedAt: iso(-4000), activatedAt: iso(-3700) });
+    const pending = pendingKey('KPENDING000001', 30);
+    const waiting = snapshotOf({
+      keys: [due, pending],
+      groupItems: [ACTIVE_ID, 'KPENDING000001', ...others.slice(0, 3)],
+    });
+    expect(judge(checkGroupSize, waiting, 'GROUP_FULL')[0]).toMatchObject({ severity: 'warning' });
+  });
+
+  it('says to rotate once there is room when every key belongs to a ring and none is retiring', () => {
+    const theirs = others.map((id) =>
+      registered(ringKey({ id }), { comment: publicKeyCommentFor('signet/prod') }),
+    );
+    const snapshot = snapshotOf({ groupItems: [ACTIVE_ID, ...others], extraPublicKeys: theirs });
+    expect(judge(checkGroupSize, snapshot, 'GROUP_FULL')[0]!.remedy).toBe(
+      'Run `signet rotate --profile media` once the group has room.',
+    );
+  });
+});
+
+describe('keys that left while what they signed was valid', () => {
+  const entry = { id: 'KOLD0000000001', fingerprint: 'sha256:old', removedAt: iso(-100), validUntil: iso(0) };
+
+  it('says nothing when the ring could not be read', () => {
+    expect(
+      checkKeysRemovedWhileValid({ snapshot: snapshotOf({ ring: unreadableRing }).profiles[0]!, now: at(0) }),
+    ).toEqual([]);
+  });
+
+  it('is history, not an error, from exactly the last expiry, and names the key', () => {
+    expect(
+      judge(checkKeysRemovedWhileValid, snapshotOf({ history: [entry] }), 'KEY_REMOVED_WHILE_VALID', at(0)),
+    ).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        keyId: 'KOLD0000000001',
+        message: `Key KOLD0000000001 left the key group at ${iso(-100)}, before the last URL or cookie it signed expired at ${iso(0)}; none of them is valid any more.`,
+      }),
+    ]);
+    expect(
+      judge(checkKeysRemovedWhileValid, snapshotOf({ history: [entry] }), 'KEY_REMOVED_WHILE_VALID', at(-1)),
+    ).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        message: `Key KOLD0000000001 left the key group at ${iso(-100)}, and the last URL or cookie it signed stays valid until ${iso(0)}: until then they are refused (403 InvalidKey).`,
+      }),
+    ]);
+  });
+
+  it('is not reported for a key that left exactly at its bound', () => {
+    const onTime = { ...entry, removedAt: iso(0) };
+    expect(
+      judge(
+        checkKeysRemovedWhileValid,
+        snapshotOf({ history: [onTime] }),
+        'KEY_REMOVED_WHILE_VALID',
+        at(-10),
+      ),
+    ).toEqual([]);
+  });
+});
