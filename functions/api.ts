@@ -11,6 +11,7 @@ import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts
 import { readConfigFromEnvironment } from '../lib/config/index.ts';
 import { createApp } from '../lib/http/app.ts';
 import { metricsNamespace } from '../lib/telemetry/catalogue.ts';
+import { noMetrics, silentLog } from '../lib/telemetry/ports.ts';
 import { buildApiDependencies, DEFAULT_WARM_TIMEOUT_MS } from '../lib/wiring/api.ts';
 import { lambdaHandler } from '../lib/wiring/lambda-http.ts';
 
@@ -38,22 +39,46 @@ const appHandler = lambdaHandler(app);
 /** The API Gateway v2 handler. */
 export const handler = middy(appHandler).use(injectLambdaContext(logger));
 
-// One GET /v1/health through the app's adapter (not the logger's middleware: the first real request
-// stays the one logged as the cold start), answered in-process: compiles the adapter, the router and
-// the response path before the first caller's request. The key rings are loaded, so it calls nothing.
-if (warmed.ok) await appHandler(healthEvent()).catch(() => undefined);
+// Requests answered in-process before the first caller's, so that it does not pay for compiling the
+// adapter, the router, the body's schema and the access checks: a GET /v1/health through the app's
+// adapter (not the logger's middleware: the first real request stays the one logged as the cold
+// start), and a POST /v1/signed-urls through a second instance of the app whose caller is a made-up
+// principal no grant names (so it is refused: nothing is signed) and whose log lines and metrics go
+// nowhere. The key rings are loaded, so neither calls anything.
+if (warmed.ok) {
+  await appHandler(warmUpEvent('GET', '/v1/health')).catch(() => undefined);
+  const rehearsal = lambdaHandler(
+    createApp({
+      ...deps,
+      authenticator: {
+        authenticate: async () => ({
+          kind: 'api-key',
+          subject: 'api-key:signet-warm-up',
+          claims: {},
+          apiKeyId: '\u0000',
+        }),
+      },
+      log: silentLog,
+      metrics: noMetrics,
+    }),
+  );
+  for (const [profile, { domains }] of Object.entries(config.profiles)) {
+    const body = JSON.stringify({ profile, url: `https://${domains[0]}/signet-warm-up`, expiresIn: 60 });
+    await rehearsal(warmUpEvent('POST', '/v1/signed-urls', body)).catch(() => undefined);
+  }
+}
 
-function healthEvent() {
+function warmUpEvent(method: string, path: string, body?: string) {
   return {
     version: '2.0',
     routeKey: '$default',
-    rawPath: '/v1/health',
+    rawPath: path,
     rawQueryString: '',
-    headers: { host: 'init.invalid' },
+    headers: { host: 'init.invalid', 'content-type': 'application/json' },
     requestContext: {
       http: {
-        method: 'GET',
-        path: '/v1/health',
+        method,
+        path,
         protocol: 'HTTP/1.1',
         sourceIp: '127.0.0.1',
         userAgent: 'init',
@@ -63,6 +88,7 @@ function healthEvent() {
       stage: '$default',
       timeEpoch: Date.now(),
     },
+    ...(body === undefined ? {} : { body }),
     isBase64Encoded: false,
   } as never;
 }
