@@ -185,7 +185,10 @@ function scoreFiles(
 
 /** The groups to run and, in each, the files to mutate: every group, or those the arguments name. */
 function selection(args: readonly string[]): Array<{ group: MutationGroup; files: string[] }> {
-  const all = GROUPS.map((group) => ({ group, files: group.mutate.flatMap(expand) }));
+  const all = GROUPS.map((group) => ({
+    group,
+    files: group.mutate.flatMap(expand).filter((file) => group.exclude?.[file] === undefined),
+  }));
   if (args.length === 0) return all;
   const chosen = all.map(({ group, files }) => ({
     group,
@@ -245,6 +248,10 @@ async function main(): Promise<number> {
     console.log(
       `   (${group.name}: ${results.length} mutants, ${Math.round((Date.now() - groupStarted) / 1000)} s)`,
     );
+  }
+  for (const group of GROUPS) {
+    for (const [file, reason] of Object.entries(group.exclude ?? {}))
+      console.log(`not mutated: ${file}: ${reason}`);
   }
   for (const entry of unusedEquivalents) {
     console.log(

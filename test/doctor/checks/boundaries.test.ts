@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { checkAccountQuota } from '../../../lib/doctor/checks/account-quota.ts';
 import { checkGroupSize } from '../../../lib/doctor/checks/group-size.ts';
 import { checkGroupMembership } from '../../../lib/doctor/checks/invariants.ts';
 import { checkKeysRemovedWhileValid } from '../../../lib/doctor/checks/key-history.ts';
@@ -6,6 +7,7 @@ import { checkOwnership } from '../../../lib/doctor/checks/ownership.ts';
 import type { RingRead } from '../../../lib/doctor/snapshot.ts';
 import { publicKeyCommentFor } from '../../../lib/rotation/names.ts';
 import { ringKey } from '../../support/rings.ts';
+import { testProfile } from '../../support/rotation-sandbox.ts';
 import {
   ACTIVE_ID,
   activeKey,
@@ -228,5 +230,50 @@ describe('keys that left while what they signed was valid', () => {
         at(-10),
       ),
     ).toEqual([]);
+  });
+});
+
+describe("the account's public keys", () => {
+  const others = Array.from({ length: 9 }, (_, i) => ({
+    id: `KOTHER00000${i}`,
+    name: `hand-made-${i}`,
+    encodedKey: 'not judged',
+    createdTime: iso(-86_400),
+  }));
+  const due = activeKey({ createdAt: iso(-4000), trustedAt: iso(-4000), activatedAt: iso(-3700) });
+  /** The ring key's public key without a comment: only the ring's key ids tell whose it is. */
+  const uncommented = (key: ReturnType<typeof activeKey>) => {
+    const { comment: _c, ...rest } = registered(key);
+    return rest;
+  };
+
+  it("counts a ring's keys under its stage, and keys of an unreadable ring as unstaged", () => {
+    const profile = testProfile({ stage: 'dev' });
+    const read = snapshotOf({ profile, publicKeys: [uncommented(activeKey()), ...others] });
+    expect(checkAccountQuota(read, at(0))[0]!.message).toContain(
+      'shared by every stage and profile: dev 1, other 9)',
+    );
+    const unread = snapshotOf({
+      profile,
+      ring: unreadableRing,
+      publicKeys: [uncommented(activeKey()), ...others],
+    });
+    expect(checkAccountQuota(unread, at(0))[0]!.message).toContain(
+      'shared by every stage and profile: unstaged 1, other 9)',
+    );
+  });
+
+  it('is an error when a rotation of any one profile is due', () => {
+    const full = snapshotOf({ keys: [due], publicKeys: [uncommented(due), ...others] });
+    const fresh = snapshotOf({ keys: [activeKey()] }).profiles[0]!;
+    const twoProfiles = {
+      ...full,
+      profiles: [{ ...fresh, name: 'docs' }, full.profiles[0]!],
+      configuredProfiles: 2,
+    };
+    expect(checkAccountQuota(twoProfiles, at(0))[0]).toMatchObject({
+      severity: 'error',
+      message: expect.stringContaining(', and one is due.'),
+    });
   });
 });
