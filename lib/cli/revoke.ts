@@ -71,6 +71,7 @@ export async function revoke(args: string[], io: CliIo): Promise<number> {
         profile: ports.profile,
         store: ports.store,
         registry: ports.registry,
+        kms: ports.kms,
         now,
         log: stderrLog(io),
         keyId,

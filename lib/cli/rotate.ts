@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../aws/clients.ts';
 import { CloudFrontKeyGroupRegistry } from '../aws/cloudfront-key-group-registry.ts';
+import { createKmsClient, SdkKmsKeyPort } from '../aws/kms-key-port.ts';
 import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import type { Config, Profile } from '../config/index.ts';
 import type { KeyRingStore } from '../keys/store.ts';
 import { RotationError } from '../rotation/errors.ts';
+import type { KmsKeyPort } from '../rotation/kms-keys.ts';
 import {
   type KeyGroupRegistry,
   RegistryConflictError,
@@ -46,6 +48,8 @@ export interface RotationPorts {
   readonly profile: Profile;
   readonly store: KeyRingStore;
   readonly registry: KeyGroupRegistry;
+  /** KMS, for `signer: kms` profiles. */
+  readonly kms?: KmsKeyPort | undefined;
   /** Releases the SDK clients' sockets. */
   close(): void;
 }
@@ -56,15 +60,18 @@ export function rotationPorts(values: { config?: string; profile?: string }, io:
   const profileName = requireProfile(config, values.profile);
   const profile = config.profiles[profileName]!;
   const clients = createAwsClients(config);
+  const kms = profile.signer === 'kms' ? createKmsClient(config) : undefined;
   return {
     config,
     profileName,
     profile,
     store: new SecretsManagerKeyRingStore(clients.secretsManager, profile.keyRing.secretId),
     registry: new CloudFrontKeyGroupRegistry(clients.cloudfront),
+    ...(kms === undefined ? {} : { kms: new SdkKmsKeyPort(kms) }),
     close() {
       clients.secretsManager.destroy();
       clients.cloudfront.destroy();
+      kms?.destroy();
     },
   };
 }
@@ -145,6 +152,7 @@ function runStep(ports: RotationPorts, start: boolean, io: CliIo): Promise<Rotat
       profile: ports.profile,
       store: ports.store,
       registry: ports.registry,
+      kms: ports.kms,
       now: () => new Date(io.now() * 1000),
       log: stderrLog(io),
       forceIntroduce: start,

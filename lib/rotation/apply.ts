@@ -246,7 +246,7 @@ export async function applyAction(
  * A new pending ring key: generated here (`secrets-manager`), or created in KMS (`kms`), where a
  * crash before the ring write leaves a tagged KMS key that a later run's sweep schedules for deletion.
  */
-async function newKey(context: ApplyContext): Promise<RingKey> {
+export async function newKey(context: ApplyContext): Promise<RingKey> {
   if (context.profile.signer !== 'kms') return newRingKey(context);
   return newKmsRingKey(requireKms(context), context.profile, context.profileName, context.now);
 }

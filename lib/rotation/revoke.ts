@@ -6,7 +6,7 @@ import {
   applyAction,
   type Commit,
   createApplyContext,
-  newRingKey,
+  newKey,
   save,
   withdraw,
 } from './apply.ts';
@@ -14,6 +14,7 @@ import { effectiveBounds, validitySeconds } from './bounds.ts';
 import { RotationError } from './errors.ts';
 import { appendHistory } from './history.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
+import { KMS_DELETION_WINDOW_DAYS } from './kms-keys.ts';
 import { planRotation, type RotationAction } from './plan.ts';
 import { type ConflictAttempt, retryOnConflict } from './retry.ts';
 import { observe, type RunRotationOptions, stateOf } from './rotator.ts';
@@ -123,6 +124,7 @@ export function planRevoke(state: RotationState, keyId: string): RevokePlan {
   const entry: HistoryEntry = {
     id: keyId,
     fingerprint: key.fingerprint,
+    ...(key.kmsKeyArn === undefined ? {} : { kmsKeyArn: key.kmsKeyArn }),
     ...(key.activatedAt === undefined ? {} : { activatedAt: key.activatedAt }),
     ...(key.state === 'active'
       ? { retiredAt: iso }
@@ -243,6 +245,7 @@ export type RevokeKeyOptions = Pick<
   | 'metrics'
   | 'runId'
   | 'maxAttempts'
+  | 'kms'
 > & { readonly keyId: string };
 
 /** What {@link revokeKey} did. */
@@ -289,6 +292,7 @@ export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult
   const commits: Commit[] = [];
   let first: RevokePlan | undefined;
   let attempts = 0;
+  let revokedKmsKeyArn: string | undefined;
   const onCommit = (commit: Commit) => {
     commits.push(commit);
     log.info('rotation transition', { ...dimensions, runId, action: 'revoke', ...commit });
@@ -301,13 +305,19 @@ export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult
     const observed = await observe(options);
     const plan = planRevoke(stateOf(options, observed, now), options.keyId);
     first ??= plan;
+    revokedKmsKeyArn ??= [
+      ...(observed.versioned?.ring.keys ?? []),
+      ...(observed.versioned?.ring.history ?? []),
+    ].find((key) => key.id === options.keyId && typeof key.kmsKeyArn === 'string')?.kmsKeyArn as
+      | string
+      | undefined;
     const context = createApplyContext(options, now, runId, onCommit);
     // A rerun finds the revocation written already; it may still lack the replacement key.
     const base = plan.nextRing ?? (plan.introduce ? observed.versioned?.ring : undefined);
     if (base !== undefined) {
       // Secrets Manager first: the replacement's private key is in the ring before its public key exists.
       const nextRing: KeyRing = plan.introduce
-        ? { ...base, keys: [...base.keys, newRingKey(context)] }
+        ? { ...base, keys: [...base.keys, await newKey(context)] }
         : base;
       await save(context, nextRing, observed.versioned?.version, 'revoke', plan.fingerprint, plan.keyId);
     }
@@ -354,6 +364,17 @@ export async function revokeKey(options: RevokeKeyOptions): Promise<RevokeResult
     },
     attempt,
   );
+  // A KMS key (signer: kms) is disabled at once, so nothing can sign with it any more, and scheduled
+  // for deletion with the longest wait (a mistaken revocation can be undone: CancelKeyDeletion, EnableKey).
+  // A kill before this leaves a tagged KMS key no ring key names: the rotator's sweep schedules it.
+  if (revokedKmsKeyArn !== undefined && options.kms !== undefined) {
+    const described = await options.kms.describe(revokedKmsKeyArn);
+    if (described !== undefined && described.state !== 'PendingDeletion') {
+      if (described.state === 'Enabled') await options.kms.disable(revokedKmsKeyArn);
+      await options.kms.scheduleDeletion(revokedKmsKeyArn, KMS_DELETION_WINDOW_DAYS);
+      commits.push({ transition: `kms-disable:${revokedKmsKeyArn}`, step: 'revoke', keyId: options.keyId });
+    }
+  }
 
   const final = await observe(options);
   const state = stateOf(options, final, options.now());

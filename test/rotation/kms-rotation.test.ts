@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningKms, startKms } from '../../infra/local/kms.ts';
 import { SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
 import { KMS_ORPHAN_GRACE_SECONDS, KMS_RING_TAG, type KmsKeyPort } from '../../lib/rotation/kms-keys.ts';
+import { revokeKey } from '../../lib/rotation/revoke.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
 import { parseVerifyingKey } from '../../lib/signing/index.ts';
 import {
@@ -191,6 +192,37 @@ describe('rotation of signer: kms profiles', () => {
     expect(stateOf(first.kmsKeyArn!)?.state).toBe('Enabled');
     await run(port);
     expect(stateOf(first.kmsKeyArn!)?.state).toBe('PendingDeletion');
+  });
+
+  it('signet revoke disables the revoked key’s KMS key at once and schedules its deletion (undoable for 30 days)', async () => {
+    const secretId = 'signet/kms-revoke';
+    const profile = testProfile({ signer: 'kms', keyRing: { secretId } });
+    const store = await sandbox.newStore(secretId);
+    const port = new SdkKmsKeyPort(client);
+    const profileName = 'kms-revoke';
+    const ports = { profileName, profile, store, registry: sandbox.registry, now: clock.now, kms: port };
+    await runRotation(ports);
+    clock.advance(TIMINGS.propagation);
+    await runRotation(ports);
+    const active = (await store.load())!.ring.keys[0]!;
+    kms.standIn.resetCalls();
+    const result = await revokeKey({ ...ports, keyId: active.id! });
+    expect(result.commits.map((commit) => commit.transition)).toContain(`kms-disable:${active.kmsKeyArn}`);
+    expect(kms.standIn.countCalls('DisableKey')).toBe(1);
+    expect(stateOf(active.kmsKeyArn!)?.state).toBe('PendingDeletion');
+    const ring = (await store.load())!.ring;
+    expect(ring.history.at(-1)).toMatchObject({
+      id: active.id,
+      kmsKeyArn: active.kmsKeyArn,
+      revokedAt: expect.any(String),
+    });
+    // The replacement is a new KMS key, pending.
+    expect(ring.keys).toEqual([
+      expect.objectContaining({ state: 'pending', kmsKeyArn: expect.stringMatching(/^arn:aws:kms:/) }),
+    ]);
+    // A rerun does nothing more to the KMS key.
+    await revokeKey({ ...ports, keyId: active.id! });
+    expect(kms.standIn.countCalls('DisableKey')).toBe(1);
   });
 
   it('refuses to rotate a signer: kms profile without a KMS client, saying so', async () => {
