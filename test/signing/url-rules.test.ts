@@ -37,6 +37,8 @@ describe('canonicalUrl: what gets signed', () => {
   it('drops a bare trailing "?" (an empty query) but keeps a "?" inside a query', () => {
     expect(canonicalUrl(`${MEDIA}/a.mp4?`)).toBe(`${MEDIA}/a.mp4`);
     expect(canonicalUrl(`${MEDIA}/a.mp4?#frag`)).toBe(`${MEDIA}/a.mp4`);
+    expect(canonicalUrl(`${MEDIA}/a.mp4#t?x=1`)).toBe(`${MEDIA}/a.mp4`);
+    expect(canonicalUrl(`${MEDIA}/a.mp4?x=1#t`)).toBe(`${MEDIA}/a.mp4?x=1`);
     expect(canonicalUrl(`${MEDIA}/search?q=what?`)).toBe(`${MEDIA}/search?q=what?`);
     expect(canonicalUrl(`${MEDIA}/search?q=a`)).toBe(`${MEDIA}/search?q=a`);
   });
@@ -86,8 +88,37 @@ describe('canonicalUrl: what gets signed', () => {
     );
   });
 
+  it.each([
+    ['Expires=1', 'Expires'],
+    ['Signature&a=1', 'Signature'],
+    ['a=1&Hash-Algorithm', 'Hash-Algorithm'],
+    ['Policy', 'Policy'],
+    ['a=%20&Key-Pair-Id=K', 'Key-Pair-Id'],
+    ['Key%2DPair%2DId=K', 'Key-Pair-Id'],
+    ['a=1&%53ignature=x', 'Signature'],
+    ['a+b=1&Expires=2', 'Expires'],
+  ])(
+    'refuses the query %s: a parameter named %s first, last, alone, without a value or encoded',
+    (query, name) => {
+      expectRefusal(
+        () => canonicalUrl(`${MEDIA}/a.mp4?${query}`),
+        'ERR_RESERVED_QUERY_PARAMETER',
+        `got ${name} in`,
+      );
+    },
+  );
+
   it('leaves names that only resemble signing parameters alone (names are case-sensitive)', () => {
-    for (const query of ['expires=1', 'Expires2=1', 'x=Expires', 'Policy+=1', '%ZZ=1', 'a=1&&b=2']) {
+    for (const query of [
+      'expires=1',
+      'Expires2=1',
+      'x=Expires',
+      'xExpires=1',
+      'Policy+=1',
+      '%ZZ=1',
+      'a=1&&b=2',
+      'a=%41',
+    ]) {
       expect(canonicalUrl(`${MEDIA}/a.mp4?${query}`)).toBe(`${MEDIA}/a.mp4?${query}`);
     }
   });
@@ -351,6 +382,30 @@ describe('canonicalResource: a wildcard resource, as signed', () => {
       'ERR_TOO_MANY_WILDCARDS',
       'got 17.',
     );
+  });
+
+  it('never lets a pattern accepted as trusted through for a caller, nor the other way round', () => {
+    const long = `${urlOfBytes(3000)}*`;
+    const many = `${MEDIA}/${'*b'.repeat(20)}`;
+    expect(canonicalResource(long, { trusted: true })).toBe(long);
+    expect(canonicalResource(many, { trusted: true })).toBe(many);
+    expectRefusal(() => canonicalResource(long), 'ERR_RESOURCE_TOO_LONG');
+    expectRefusal(() => canonicalResource(many), 'ERR_TOO_MANY_WILDCARDS');
+    const fine = `${MEDIA}/fine/*`;
+    expect(canonicalResource(fine)).toBe(fine);
+    expect(canonicalResource(fine, { trusted: true })).toBe(fine);
+    expect(canonicalResource(fine)).toBe(fine);
+  });
+
+  it('gives the same answer when asked again, and refuses again what it refused', () => {
+    const url = `${MEDIA}/again.mp4?x=1#f`;
+    expect(canonicalUrl(url)).toBe(`${MEDIA}/again.mp4?x=1`);
+    expect(canonicalUrl(url)).toBe(`${MEDIA}/again.mp4?x=1`);
+    const bad = `${MEDIA}/again.mp4?Signature=x`;
+    expectRefusal(() => canonicalUrl(bad), 'ERR_RESERVED_QUERY_PARAMETER');
+    expectRefusal(() => canonicalUrl(bad), 'ERR_RESERVED_QUERY_PARAMETER');
+    expectRefusal(() => canonicalResource(`${MEDIA}/a#`), 'ERR_INVALID_RESOURCE');
+    expectRefusal(() => canonicalResource(`${MEDIA}/a#`), 'ERR_INVALID_RESOURCE');
   });
 
   it('does not count wildcards in a trusted pattern', () => {
