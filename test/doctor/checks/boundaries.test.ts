@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkAccountQuota } from '../../../lib/doctor/checks/account-quota.ts';
+import { checkDistributionTrust, samplePathsOf } from '../../../lib/doctor/checks/distribution-trust.ts';
 import { checkGroupSize } from '../../../lib/doctor/checks/group-size.ts';
 import { checkGroupMembership } from '../../../lib/doctor/checks/invariants.ts';
 import { checkKeysRemovedWhileValid } from '../../../lib/doctor/checks/key-history.ts';
@@ -12,10 +13,12 @@ import {
   ACTIVE_ID,
   activeKey,
   at,
+  DISTRIBUTION_ID,
   GROUP_ID,
   inputOf,
   iso,
   judge,
+  OTHER_GROUP_ID,
   pendingKey,
   registered,
   retiringKey,
@@ -275,5 +278,70 @@ describe("the account's public keys", () => {
       severity: 'error',
       message: expect.stringContaining(', and one is due.'),
     });
+  });
+});
+
+describe("the distribution's trust of the key group", () => {
+  const THIRD = '3a3a3a3a-3333-4c8e-9a43-0123456789ab';
+  const view = (behaviors: { pathPattern: string; isDefault: boolean; trustedKeyGroups: string[] }[]) =>
+    ({ status: 'ok', distribution: { id: DISTRIBUTION_ID, aliases: [], behaviors } }) as const;
+
+  it('finds nothing in a healthy profile, one without a distribution, or one without a key group', () => {
+    expect(checkDistributionTrust(inputOf(snapshotOf()))).toEqual([]);
+    expect(checkDistributionTrust(inputOf(snapshotOf({ distribution: { status: 'unset' } })))).toEqual([]);
+    const noGroup: RingRead = {
+      status: 'ok',
+      ring: { schema: 'signet.keyring/2', keys: [activeKey()], history: [] },
+    };
+    expect(checkDistributionTrust(inputOf(snapshotOf({ ring: noGroup })))).toEqual([]);
+  });
+
+  it('names every domain the missing distribution should serve', () => {
+    const profile = testProfile({ domains: ['media.example.com', 'img.example.com'] });
+    const snapshot = snapshotOf({ profile, distribution: { status: 'missing', id: DISTRIBUTION_ID } });
+    expect(checkDistributionTrust(inputOf(snapshot))[0]!.remedy).toBe(
+      'Set distributionId of profile media to the distribution that serves media.example.com, img.example.com.',
+    );
+  });
+
+  it('without grants, one behaviour trusting the group is enough', () => {
+    const distribution = view([
+      { pathPattern: '/public/*', isDefault: false, trustedKeyGroups: [] },
+      { pathPattern: '*', isDefault: true, trustedKeyGroups: [GROUP_ID] },
+    ]);
+    expect(checkDistributionTrust(inputOf(snapshotOf({ distribution })))).toEqual([]);
+  });
+
+  it('without grants, points at the behaviour last in precedence order, or the default when there is none', () => {
+    const lastIsPath = view([{ pathPattern: '/videos/*', isDefault: false, trustedKeyGroups: [] }]);
+    expect(checkDistributionTrust(inputOf(snapshotOf({ distribution: lastIsPath })))[0]!.remedy).toBe(
+      `Add key group ${GROUP_ID} to TrustedKeyGroups of the cache behaviour /videos/* of distribution ${DISTRIBUTION_ID} (aws cloudfront update-distribution).`,
+    );
+    const none = view([]);
+    expect(checkDistributionTrust(inputOf(snapshotOf({ distribution: none })))[0]!.remedy).toBe(
+      `Add key group ${GROUP_ID} to TrustedKeyGroups of the default cache behaviour of distribution ${DISTRIBUTION_ID} (aws cloudfront update-distribution).`,
+    );
+  });
+
+  it('names every group a behaviour trusts instead, and the default behaviour as such', () => {
+    const profile = testProfile({
+      grants: [{ when: { apiKeys: ['mobile'] }, resources: ['https://media.example.com/a/*'] }],
+    });
+    const distribution = view([
+      { pathPattern: '*', isDefault: true, trustedKeyGroups: [OTHER_GROUP_ID, THIRD] },
+    ]);
+    expect(checkDistributionTrust(inputOf(snapshotOf({ profile, distribution })))).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        message: `The default cache behaviour of distribution ${DISTRIBUTION_ID}, which serves https://media.example.com/a/*, trusts key group(s) ${OTHER_GROUP_ID}, ${THIRD} but not ${GROUP_ID}: every URL signed for it is refused (403 InvalidKey, "Unknown Key").`,
+      }),
+    ]);
+  });
+
+  it('samples a resource without a path at the root', () => {
+    const profile = testProfile({
+      grants: [{ when: { apiKeys: ['mobile'] }, resources: ['https://media.example.com'] }],
+    });
+    expect(samplePathsOf(profile)).toEqual([{ resource: 'https://media.example.com', path: '/' }]);
   });
 });
