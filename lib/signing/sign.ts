@@ -130,11 +130,12 @@ export function signUrls(urls: readonly string[], options: Omit<SignUrlOptions, 
       signed = signPolicy('canned', cannedPolicy(href, conditions.expires), conditions, hash, options.key);
     }
     const url = `${href}${href.includes('?') ? '&' : '?'}${signingQuery(signed, options.keyPairId)}`;
-    if (Buffer.byteLength(url) > MAX_URL_BYTES) {
+    // ASCII throughout (a canonical href, base64 and a key id of letters and digits): length is bytes.
+    if (url.length > MAX_URL_BYTES) {
       throw new SigningError(
         'ERR_URL_TOO_LONG',
         `Expected the signed URL to fit CloudFront's ${MAX_URL_BYTES}-byte limit; with its signature it is ` +
-          `${Buffer.byteLength(url)} bytes. Shorten the URL or sign a wildcard resource and use cookies.`,
+          `${url.length} bytes. Shorten the URL or sign a wildcard resource and use cookies.`,
       );
     }
     return {
@@ -236,7 +237,11 @@ function hashFor(options: SignatureOptions): HashAlgorithm {
  * CloudFront public key ids are uppercase letters and digits (`K2JCJMDEHXQW5F`; legacy key pairs
  * `APKA…`). A UUID here is almost always the key group id, the classic cause of "Unknown Key".
  */
+/** The last key id {@link assertKeyPairId} accepted: a service signs with one key at a time. */
+let acceptedKeyPairId: string | undefined;
+
 function assertKeyPairId(keyPairId: string): void {
+  if (keyPairId === acceptedKeyPairId) return;
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(keyPairId)) {
     throw new SigningError(
       'ERR_INVALID_KEY_PAIR_ID',
@@ -250,4 +255,5 @@ function assertKeyPairId(keyPairId: string): void {
       `Expected a CloudFront public key id of uppercase letters and digits, like K2JCJMDEHXQW5F; got ${JSON.stringify(keyPairId)}.`,
     );
   }
+  acceptedKeyPairId = keyPairId;
 }
