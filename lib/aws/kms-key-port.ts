@@ -15,6 +15,7 @@ import type { Config } from '../config/index.ts';
 import type { KmsKeyInfo, KmsKeyPort } from '../rotation/kms-keys.ts';
 import type { KeyAlgorithm } from '../signing/index.ts';
 import { clientSettings } from './endpoints.ts';
+import { kmsDigestSigner } from './kms-signer.ts';
 
 const KEY_SPEC: Readonly<Record<KeyAlgorithm, 'RSA_2048' | 'ECC_NIST_P256'>> = {
   'rsa-2048': 'RSA_2048',
@@ -111,6 +112,10 @@ export class SdkKmsKeyPort implements KmsKeyPort {
         return;
       throw error;
     }
+  }
+
+  signDigest(arn: string, algorithm: KeyAlgorithm, digest: Buffer): Promise<Buffer> {
+    return kmsDigestSigner(this.#client, arn, algorithm)(digest);
   }
 
   async disable(arn: string): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Profile } from '../config/schema.ts';
-import { localSigningKey } from '../keys/kms.ts';
+import { localSigningKey, ringKeyPublicKey } from '../keys/kms.ts';
 import type { RingKey } from '../keys/ring.ts';
-import { signUrl } from '../signing/index.ts';
+import { type KeyAlgorithm, signUrl } from '../signing/index.ts';
+import { RemoteSigner } from '../signing/remote.ts';
 
 /**
  * Fetches a canary URL through the distribution (docs/design.md, "Rotation"). A port so the planner stays
@@ -48,18 +49,42 @@ export async function checkCanary(input: {
   readonly key: RingKey & { readonly id: string };
   readonly now: Date;
   readonly probe: CanaryProbe;
+  /** Signs a SHA-256 digest with a KMS key (`signer: kms` profiles: the pending key is in KMS). */
+  readonly kmsSign?:
+    | ((kmsKeyArn: string, algorithm: KeyAlgorithm, digest: Buffer) => Promise<Buffer>)
+    | undefined;
 }): Promise<CanaryVerdict> {
   const canary = input.profile.rotation.canary;
   if (canary === undefined) return { ok: true, url: '', status: 200 };
   const now = Math.floor(input.now.getTime() / 1000);
-  const signed = signUrl({
-    url: canary.url,
-    key: localSigningKey(input.key),
+  const options = {
     keyPairId: input.key.id,
     hash: input.key.hash,
     expires: now + CANARY_TTL_SECONDS + input.profile.rotation.clockSkew,
     now,
-  });
+  };
+  let signed: { url: string };
+  const { kmsKeyArn, kmsSign } = { kmsKeyArn: input.key.kmsKeyArn, kmsSign: input.kmsSign };
+  try {
+    if (kmsKeyArn === undefined)
+      signed = signUrl({ ...options, url: canary.url, key: localSigningKey(input.key) });
+    else {
+      if (kmsSign === undefined) throw new Error('the rotator was built without a KMS client');
+      const remote = new RemoteSigner({
+        algorithm: input.key.algorithm,
+        publicKey: ringKeyPublicKey(input.key),
+        signDigest: (digest) => kmsSign(kmsKeyArn, input.key.algorithm, digest),
+      });
+      signed = (await remote.signUrls([canary.url], options))[0]!;
+    }
+  } catch (error) {
+    return {
+      ok: false,
+      url: canary.url,
+      status: 0,
+      reason: `Expected to sign the canary ${canary.url} with pending key ${input.key.id}; signing failed: ${error instanceof Error ? error.message : String(error)}.`,
+    };
+  }
   try {
     const { status } = await input.probe.check(signed.url);
     if (status === 200) return { ok: true, url: canary.url, status };

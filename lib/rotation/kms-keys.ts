@@ -47,6 +47,8 @@ export interface KmsKeyPort {
   scheduleDeletion(arn: string, days: number): Promise<void>;
   /** DisableKey: stops signing at once (revoke). */
   disable(arn: string): Promise<void>;
+  /** Sign (SHA-256 digest), for the canary of a pending KMS key; optional (needs kms:Sign). */
+  signDigest?(arn: string, algorithm: KeyAlgorithm, digest: Buffer): Promise<Buffer>;
 }
 
 /** The tags of a profile's KMS keys. */

@@ -376,6 +376,7 @@ async function canaryHold(
     key: { ...key, id: action.keyId },
     now,
     probe: options.canary ?? fetchCanaryProbe,
+    kmsSign: options.kms?.signDigest?.bind(options.kms),
   });
   const dimensions = { profile: options.profileName };
   if (verdict.ok) {

@@ -5,7 +5,7 @@ import { SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
 import { KMS_ORPHAN_GRACE_SECONDS, KMS_RING_TAG, type KmsKeyPort } from '../../lib/rotation/kms-keys.ts';
 import { revokeKey } from '../../lib/rotation/revoke.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
-import { parseVerifyingKey } from '../../lib/signing/index.ts';
+import { parseVerifyingKey, verifyRequest } from '../../lib/signing/index.ts';
 import {
   HandClock,
   observeRotation,
@@ -223,6 +223,44 @@ describe('rotation of signer: kms profiles', () => {
     // A rerun does nothing more to the KMS key.
     await revokeKey({ ...ports, keyId: active.id! });
     expect(kms.standIn.countCalls('DisableKey')).toBe(1);
+  });
+
+  it('checks the canary with a URL the pending KMS key signed before activating it', async () => {
+    const secretId = 'signet/kms-canary';
+    const profile = testProfile({
+      signer: 'kms',
+      keyRing: { secretId },
+      rotation: {
+        rotateEvery: TIMINGS.rotateEvery,
+        propagation: TIMINGS.propagation,
+        clockSkew: 30,
+        canary: { url: 'https://media.example.com/canary.txt' },
+      },
+    });
+    const store = await sandbox.newStore(secretId);
+    const checked: boolean[] = [];
+    const probe = {
+      async check(url: string) {
+        const ring = (await store.load())!.ring;
+        const trustedKeys = new Map(ring.keys.map((key) => [key.id!, parseVerifyingKey(key.publicKey!)]));
+        const allowed = verifyRequest({ url, now: Math.floor(clock.millis() / 1000), trustedKeys }).allowed;
+        checked.push(allowed);
+        return { status: allowed ? 200 : 403 };
+      },
+    };
+    const ports = {
+      profileName: 'kms-canary',
+      profile,
+      store,
+      registry: sandbox.registry,
+      now: clock.now,
+      kms: new SdkKmsKeyPort(client),
+      canary: probe,
+    };
+    await runRotation(ports);
+    clock.advance(TIMINGS.propagation);
+    expect(await runRotation(ports)).toMatchObject({ ok: true, action: { kind: 'activate' } });
+    expect(checked).toEqual([true]);
   });
 
   it('refuses to rotate a signer: kms profile without a KMS client, saying so', async () => {
