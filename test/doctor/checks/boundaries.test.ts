@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { checkAccountQuota } from '../../../lib/doctor/checks/account-quota.ts';
 import { checkDistributionTrust, samplePathsOf } from '../../../lib/doctor/checks/distribution-trust.ts';
+import {
+  checkIpConditionWithIpv6,
+  checkUnsignedDefaultBehavior,
+} from '../../../lib/doctor/checks/encoding-bypass.ts';
 import { checkGroupSize } from '../../../lib/doctor/checks/group-size.ts';
 import { checkGroupMembership } from '../../../lib/doctor/checks/invariants.ts';
 import { checkKeysRemovedWhileValid } from '../../../lib/doctor/checks/key-history.ts';
@@ -343,5 +347,63 @@ describe("the distribution's trust of the key group", () => {
       grants: [{ when: { apiKeys: ['mobile'] }, resources: ['https://media.example.com'] }],
     });
     expect(samplePathsOf(profile)).toEqual([{ resource: 'https://media.example.com', path: '/' }]);
+  });
+});
+
+describe('protection another spelling or another IP family routes around', () => {
+  const grants = [
+    {
+      when: { apiKeys: ['mobile'] },
+      resources: ['https://media.example.com/a/*', 'https://media.example.com/b/*'],
+    },
+  ];
+  const view = (defaultGroups: string[], ipv6Enabled?: boolean) =>
+    ({
+      status: 'ok',
+      distribution: {
+        id: DISTRIBUTION_ID,
+        aliases: [],
+        ...(ipv6Enabled === undefined ? {} : { ipv6Enabled }),
+        behaviors: [
+          { pathPattern: '/a/*', isDefault: false, trustedKeyGroups: [GROUP_ID] },
+          { pathPattern: '/b/*', isDefault: false, trustedKeyGroups: [GROUP_ID] },
+          { pathPattern: '*', isDefault: true, trustedKeyGroups: defaultGroups },
+        ],
+      },
+    }) as const;
+  const unsigned = (parts: Parameters<typeof snapshotOf>[0]) =>
+    checkUnsignedDefaultBehavior(inputOf(snapshotOf(parts)));
+
+  it('names every signed behaviour the unsigned default sits beside', () => {
+    const profile = testProfile({ grants });
+    expect(unsigned({ profile, distribution: view([]) })[0]!.message).toBe(
+      `Distribution ${DISTRIBUTION_ID} requires signatures only on /a/*, /b/*, while its default cache behaviour serves the same origin unsigned: another spelling of a protected path (percent-escapes, dot segments) may fall to the default behaviour and be served without a signature.`,
+    );
+  });
+
+  it('says nothing without a distribution, without a key group, with a signed default, or with no signed path', () => {
+    const profile = testProfile({ grants });
+    expect(unsigned({ profile, distribution: { status: 'unset' } })).toEqual([]);
+    const noGroup: RingRead = {
+      status: 'ok',
+      ring: { schema: 'signet.keyring/2', keys: [activeKey()], history: [] },
+    };
+    expect(unsigned({ profile, ring: noGroup, distribution: view([]) })).toEqual([]);
+    expect(unsigned({ profile, distribution: view([GROUP_ID]) })).toEqual([]);
+    expect(unsigned({ distribution: view([]) })).toEqual([]);
+  });
+
+  it('says how to keep IP-restricted URLs working on an IPv6 distribution, and nothing on an IPv4-only one', () => {
+    const profile = testProfile({ allowIpRestriction: true });
+    expect(
+      checkIpConditionWithIpv6(inputOf(snapshotOf({ profile, distribution: view([GROUP_ID], true) }))),
+    ).toEqual([
+      expect.objectContaining({
+        remedy: `Disable IPv6 on distribution ${DISTRIBUTION_ID} if callers use ipAddress, or set allowIpRestriction: false in profile media so the API refuses ipAddress.`,
+      }),
+    ]);
+    expect(
+      checkIpConditionWithIpv6(inputOf(snapshotOf({ profile, distribution: view([GROUP_ID], false) }))),
+    ).toEqual([]);
   });
 });
