@@ -3,11 +3,12 @@
 // nothing here asserts timing, and a missed target does not fail the run. `npm run bench -- --json`
 // prints one JSON object: `ratios` maps each comparison to its ratio, `targets` lists each figure
 // with its target and whether it holds. `--only signing|api|lambda|cli` runs one part.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchApi } from './api.ts';
 import { benchCli } from './cli.ts';
 import { benchBundles, benchLambda, STAND_IN_LATENCY_MS } from './lambda.ts';
-import { profileWarmRequests } from './profile.ts';
 import { benchSigning } from './signing.ts';
 
 const { values } = parseArgs({
@@ -127,8 +128,20 @@ if (runs('lambda')) {
       `  ${b.name.padEnd(8)} ${(b.bytes / 1024).toFixed(0).padStart(5)} KB (${(b.bytesWithoutSdk / 1024).toFixed(0)} KB with the runtime's AWS SDK)\n`,
     );
   }
-  // Where the warm request's CPU goes (bench/profile.ts), from source in this process.
-  const profile = (await profileWarmRequests(2000)).filter((row) => row.share >= 0.01);
+  // Where the warm request's CPU goes (bench/profile.ts), from source in a fresh process.
+  const profile = (
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'profile.ts'), '3000', '--json'],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        },
+      ),
+    ) as { bucket: string; share: number }[]
+  ).filter((row) => row.share >= 0.01);
   report.profile = profile;
   out('  where a warm request\'s CPU goes (self time, at least 1%; "native: run" is the signature):\n');
   for (const row of profile) out(`    ${(row.share * 100).toFixed(1).padStart(5)}%  ${row.bucket}\n`);

@@ -92,6 +92,7 @@ export async function profileWarmRequests(requests: number): Promise<{ bucket: s
     },
   });
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.AWS_LAMBDA_FUNCTION_NAME = 'signet-api';
   // Powertools writes through a Console on process.stdout; point it at /dev/null for the profile.
   const devNull = openSync('/dev/null', 'w');
@@ -171,7 +172,8 @@ export async function profileWarmRequests(requests: number): Promise<{ bucket: s
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const row of await profileWarmRequests(Number(process.argv[2] ?? '3000')))
-    console.log(`${(row.share * 100).toFixed(1).padStart(5)}%  ${row.bucket}`);
+  const rows = await profileWarmRequests(Number(process.argv[2] ?? '3000'));
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(rows)}\n`);
+  else for (const row of rows) console.log(`${(row.share * 100).toFixed(1).padStart(5)}%  ${row.bucket}`);
   process.exit(0);
 }
