@@ -75,6 +75,9 @@ module.exports = async ({ resolveVariable }) => {
     );
   }
 
+  const kmsKeyRings = Object.values(config.profiles)
+    .filter((p) => p.signer === 'kms')
+    .map((p) => p.keyRing.secretId);
   const apiKeysSecretId = config.auth.apiKeys?.secretId ?? '';
   // The api role's policy names the secret by ARN, built from the name in this account and region.
   if (apiKeysSecretId.startsWith('arn:')) {
@@ -106,6 +109,13 @@ module.exports = async ({ resolveVariable }) => {
     /** `{ Ref }` to every profile's key ring secret, for the IAM statements (infra/aws/iam.yml). */
     keyRingSecrets: profiles.secretRefs,
     apiKeysSecretName: apiKeysSecretId,
+    /** 'true' when a profile signs through KMS (signer: kms): the SignsWithKms condition of infra/aws/iam.yml. */
+    kmsSigning: String(kmsKeyRings.length > 0),
+    /**
+     * The key ring secrets of the signer: kms profiles, the values of the signet:key-ring tag the IAM
+     * conditions allow (a placeholder when none: the statements are then left out by SignsWithKms).
+     */
+    kmsKeyRings: kmsKeyRings.length > 0 ? kmsKeyRings : ['none'],
     jwtIssuer: jwt?.issuer ?? '',
     jwtAudience: jwt === undefined ? [] : [jwt.audience].flat(),
   };

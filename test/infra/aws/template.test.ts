@@ -84,6 +84,17 @@ function actionsOf(statements: readonly Statement[]): string[] {
   return [...new Set(statements.flatMap((s) => [s.Action].flat()))].sort();
 }
 
+/**
+ * What the rotator's KMS port (lib/aws/kms-key-port.ts) and the canary's Sign send, minus DisableKey
+ * (only `signet revoke`, run with the operator's credentials, disables a key), plus TagResource
+ * (CreateKey with tags needs it).
+ */
+const KMS_ROTATOR_ACTIONS = [
+  ...commandsSentBy('lib/aws/kms-key-port.ts', 'kms').filter((action) => action !== 'kms:DisableKey'),
+  ...commandsSentBy('lib/aws/kms-signer.ts', 'kms'),
+  'kms:TagResource',
+].sort();
+
 const API_KEYS_SECRET =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
   'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${ApiKeysSecretName}-??????';
@@ -228,6 +239,8 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     const statements = statementsOf(resource(template, 'ApiRole'));
     expect(actionsOf(statements)).toEqual([
       'kms:Decrypt',
+      // Under SignsWithKms only (signer: kms profiles): see 'KMS signing' below.
+      'kms:Sign',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
@@ -258,6 +271,7 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       [
         ...secretsManager,
         ...cloudfront,
+        ...KMS_ROTATOR_ACTIONS,
         'kms:Decrypt',
         'kms:GenerateDataKey',
         'logs:CreateLogStream',
@@ -268,6 +282,7 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       const actions = [statement.Action].flat();
       if (actions.some((a) => a.startsWith('secretsmanager:'))) {
         expect(statement.Resource).toEqual([{ Ref: 'KeyRingSecret' }]);
+      } else if (actions.some((a) => KMS_ROTATOR_ACTIONS.includes(a))) {
       } else if (actions.some((a) => a.startsWith('kms:'))) {
         expect(statement.Resource).toEqual({ Ref: 'KmsKeyArn' });
         expect(statement.Condition).toBeDefined();
@@ -897,4 +912,90 @@ describe('the bundles', () => {
     });
     expect(stdout).toBe('function');
   }, 30_000);
+});
+
+describe('KMS signing (signer: kms)', () => {
+  const KEY_ARNS =
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+    { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' };
+  const kmsStatements = (role: Resource) =>
+    (role.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[])
+      .flatMap((policy) => policy.PolicyDocument.Statement)
+      .map((entry) => (entry as { 'Fn::If'?: [string, Statement, unknown] })['Fn::If'])
+      .filter(
+        (conditional): conditional is [string, Statement, unknown] => conditional?.[0] === 'SignsWithKms',
+      );
+
+  it('is on only in a stage with a signer: kms profile, and then names exactly those rings', () => {
+    for (const [name, on] of [
+      ['dev', 'false'],
+      ['prod', 'false'],
+      ['multi', 'true'],
+    ] as const) {
+      const { template } = stage(name);
+      expect(template.Conditions.SignsWithKms).toEqual({ 'Fn::Equals': [{ Ref: 'KmsSigning' }, 'true'] });
+      expect(template.Parameters.KmsSigning).toMatchObject({ Default: on, AllowedValues: ['true', 'false'] });
+    }
+    for (const conditional of [
+      ...kmsStatements(resource(stage('multi').template, 'ApiRole')),
+      ...kmsStatements(resource(stage('multi').template, 'RotatorRole')),
+    ]) {
+      expect(conditional[2]).toEqual({ Ref: 'AWS::NoValue' });
+      const text = JSON.stringify(conditional[1].Condition ?? {});
+      if ([conditional[1].Action].flat().includes('kms:ListKeys')) continue;
+      // Every other KMS statement is bound to the tag of the downloads profile's ring, and no other.
+      expect(text).toContain('"signet/multi/downloads/key-ring"');
+      expect(text).not.toContain('signet/multi/media/key-ring');
+    }
+  });
+
+  it('lets the api role only Sign digests, with the algorithms CloudFront verifies, on keys tagged for its rings', () => {
+    const statements = kmsStatements(resource(stage('multi').template, 'ApiRole'));
+    expect(statements.map(([, statement]) => statement)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'kms:Sign',
+        Resource: KEY_ARNS,
+        Condition: {
+          StringEquals: {
+            'aws:ResourceTag/signet:key-ring': ['signet/multi/downloads/key-ring'],
+            'kms:MessageType': 'DIGEST',
+            'kms:SigningAlgorithm': ['RSASSA_PKCS1_V1_5_SHA_256', 'ECDSA_SHA_256'],
+          },
+        },
+      },
+    ]);
+  });
+
+  it('lets the rotator create only tagged CloudFront-spec signing keys, act only on tagged keys, and delete only with the 30-day wait', () => {
+    const statements = kmsStatements(resource(stage('multi').template, 'RotatorRole')).map(([, s]) => s);
+    expect(actionsOf(statements)).toEqual(KMS_ROTATOR_ACTIONS);
+    expect(actionsOf(statements)).not.toContain('kms:DisableKey');
+    const create = statements.find((s) => [s.Action].flat().includes('kms:CreateKey'))!;
+    expect(create.Resource).toBe('*');
+    expect(create.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/signet:key-ring': ['signet/multi/downloads/key-ring'] },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['signet:key-ring', 'signet:profile', 'signet:stage'] },
+      StringEqualsIfExists: {
+        'kms:KeySpec': ['RSA_2048', 'ECC_NIST_P256'],
+        'kms:KeyUsage': 'SIGN_VERIFY',
+        'kms:KeyOrigin': 'AWS_KMS',
+      },
+    });
+    const deletion = statements.find((s) => s.Action === 'kms:ScheduleKeyDeletion')!;
+    expect(deletion.Resource).toEqual(KEY_ARNS);
+    expect(deletion.Condition).toMatchObject({
+      NumericGreaterThanEquals: { 'kms:ScheduleKeyDeletionPendingWindowInDays': 30 },
+    });
+    for (const statement of statements) {
+      const actions = [statement.Action].flat();
+      if (actions.includes('kms:ListKeys')) expect(statement.Resource).toBe('*');
+      else if (!actions.includes('kms:CreateKey')) {
+        expect(statement.Resource).toEqual(KEY_ARNS);
+        expect(statement.Condition).toMatchObject({
+          StringEquals: { 'aws:ResourceTag/signet:key-ring': ['signet/multi/downloads/key-ring'] },
+        });
+      }
+    }
+  });
 });
