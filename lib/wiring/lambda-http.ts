@@ -33,6 +33,11 @@ class LightResponse {
     this.#init = init;
   }
 
+  /** `x instanceof Response` stays true of every Response, the runtime's own (from fetch) included. */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof WebResponse;
+  }
+
   get status(): number {
     return this.#real?.status ?? this.#init?.status ?? 200;
   }
@@ -177,7 +182,7 @@ export function lambdaHandler(
     });
     if (response.headers.has('set-cookie')) cookies = response.headers.getSetCookie();
     const binary = isBinary(response.headers.get('content-type'), response.headers.get('content-encoding'));
-    const text = response instanceof LightResponse ? response[TEXT] : undefined;
+    const text = (response as Partial<LightResponse>)[TEXT];
     const body = binary
       ? Buffer.from(await response.arrayBuffer()).toString('base64')
       : (text ?? (await response.text()));

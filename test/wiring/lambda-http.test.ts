@@ -193,3 +193,19 @@ describe('lambdaHandler (payload 2.0 events to the Hono app)', () => {
     });
   });
 });
+
+describe('the light Response', () => {
+  it('keeps instanceof Response true of its own and of the runtime Responses', async () => {
+    const runtimeResponse = Response.json({ a: 1 });
+    lambdaHandler({ fetch: () => new Response('x') });
+    const light = new Response('text', { status: 201, headers: { 'x-a': '1' } });
+    expect(light).toBeInstanceOf(Response);
+    expect(runtimeResponse).toBeInstanceOf(Response);
+    expect(Response.json({ b: 2 })).toBeInstanceOf(Response);
+    expect(light.status).toBe(201);
+    expect(light.headers.get('x-a')).toBe('1');
+    expect(await light.clone().text()).toBe('text');
+    expect(await light.text()).toBe('text');
+    expect(light.bodyUsed).toBe(true);
+  });
+});
