@@ -2,11 +2,13 @@ import { parseArgs } from 'node:util';
 import { type AwsClients, createAwsClients } from '../aws/clients.ts';
 import { CloudFrontDistributionReader } from '../aws/cloudfront-distribution-reader.ts';
 import { CloudFrontKeyGroupRegistry } from '../aws/cloudfront-key-group-registry.ts';
+import { createKmsClient, SdkKmsKeyPort } from '../aws/kms-key-port.ts';
 import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import { type Config, profileName } from '../config/index.ts';
 import { diagnose } from '../doctor/diagnose.ts';
 import type { Finding } from '../doctor/findings.ts';
 import { type DoctorSources, keyIdsIn, readSnapshot } from '../doctor/read-snapshot.ts';
+import type { KmsKeyPort } from '../rotation/kms-keys.ts';
 import { causeChainText, endpointsDescription, rootCause } from './aws-errors.ts';
 import { loadCliConfig } from './config.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
@@ -48,12 +50,19 @@ export async function doctor(args: string[], io: CliIo): Promise<number> {
   const names =
     values.profile === undefined ? Object.keys(config.profiles) : [requireProfile(config, values.profile)];
   const clients = createAwsClients(config);
-  const snapshot = await withAwsErrors(config, () => readSnapshot(config, names, liveSources(clients)));
+  const kms = kmsPortFor(config);
+  const snapshot = await withAwsErrors(config, () => readSnapshot(config, names, liveSources(clients, kms)));
   const findings = diagnose(snapshot, new Date(io.now() * 1000));
   const ok = !findings.some((finding) => finding.severity === 'error');
   if (values.json) io.stdout(`${JSON.stringify({ ok, findings })}\n`);
   else io.stdout(formatFindings(findings, names));
   return ok ? EXIT.ok : EXIT.denied;
+}
+
+/** KMS for the doctor when a profile signs through it (signer: kms): the keys' state and public key. */
+export function kmsPortFor(config: Config): KmsKeyPort | undefined {
+  const usesKms = Object.values(config.profiles).some((profile) => profile.signer === 'kms');
+  return usesKms ? new SdkKmsKeyPort(createKmsClient(config)) : undefined;
 }
 
 /** The profile named by `--profile`, or a usage error listing the configured ones. */
@@ -75,8 +84,9 @@ export function requireProfile(config: Config, requested: string | undefined): s
  * last document it read, so a ring that fails validation because a key group id sits where a public
  * key id belongs can still be named as such (the ring's own error never echoes values).
  */
-export function liveSources(clients: AwsClients): DoctorSources {
+export function liveSources(clients: AwsClients, kms?: KmsKeyPort): DoctorSources {
   return {
+    ...(kms === undefined ? {} : { kms }),
     registry: new CloudFrontKeyGroupRegistry(clients.cloudfront),
     distributions: new CloudFrontDistributionReader(clients.cloudfront),
     ringSourceFor: (_name, profile) => {

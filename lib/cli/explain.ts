@@ -5,11 +5,11 @@ import { createAwsClients } from '../aws/clients.ts';
 import type { Config } from '../config/index.ts';
 import { behaviorFor } from '../doctor/distribution.ts';
 import { explainKey, type KeyExplanation } from '../doctor/explain-key.ts';
-import { readRing } from '../doctor/read-snapshot.ts';
+import { readKmsKeys, readRing } from '../doctor/read-snapshot.ts';
 import { RegistryNotFoundError } from '../rotation/registry.ts';
 import { parseVerifyingKey, type Verdict, type VerifyingKey, verifyRequest } from '../signing/index.ts';
 import { loadCliConfig } from './config.ts';
-import { liveSources, requireProfile, withAwsErrors } from './doctor.ts';
+import { kmsPortFor, liveSources, requireProfile, withAwsErrors } from './doctor.ts';
 import { type CliIo, EnvironmentError, EXIT, integerOption, UsageError } from './io.ts';
 
 export const EXPLAIN_HELP = `Usage: signet explain URL [--cookie HEADER] (--public-key-file PEM --key-pair-id ID)...
@@ -194,10 +194,12 @@ async function explainLive(options: LiveOptions, io: CliIo): Promise<number> {
 
 async function readLiveTrust(config: Config, name: string, url: string): Promise<LiveTrust> {
   const profile = config.profiles[name]!;
-  const sources = liveSources(createAwsClients(config));
+  const sources = liveSources(createAwsClients(config), kmsPortFor(config));
   const publicKeys = await sources.registry.listPublicKeys();
   const ringRead = await readRing(sources.ringSourceFor(name, profile));
   const ring = ringRead.status === 'ok' ? ringRead.ring : undefined;
+  const kmsKeys =
+    ring === undefined || sources.kms === undefined ? undefined : await readKmsKeys(sources.kms, ring);
   const keyGroupId = ring?.keyGroupId ?? profile.keyGroupId;
 
   // Which key groups the edge checks: those the cache behaviour serving this path trusts, when the
@@ -242,6 +244,7 @@ async function readLiveTrust(config: Config, name: string, url: string): Promise
         trustedGroups,
         publicKeys: names,
         trustSource,
+        ...(kmsKeys === undefined ? {} : { kmsKeys }),
       }),
   };
 }

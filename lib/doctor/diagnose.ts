@@ -15,6 +15,7 @@ import { checkGroupMembership } from './checks/invariants.ts';
 import { checkKeyGroup } from './checks/key-group.ts';
 import { checkKeyGroupIdAsKeyId } from './checks/key-group-id-as-key-id.ts';
 import { checkKeysRemovedWhileValid } from './checks/key-history.ts';
+import { checkKmsKeys } from './checks/kms-keys.ts';
 import { checkOwnership } from './checks/ownership.ts';
 import { checkRingKeys } from './checks/ring-keys.ts';
 import { checkRingReadable } from './checks/ring-readable.ts';
@@ -34,6 +35,7 @@ export const PROFILE_CHECKS: readonly ProfileCheck[] = [
   checkKeyGroup,
   checkActiveKey,
   checkRingKeys,
+  checkKmsKeys,
   checkSha1Signing,
   checkGroupMembership,
   checkOwnership,

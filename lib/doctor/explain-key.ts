@@ -1,6 +1,8 @@
 import type { KeyRing } from '../keys/ring.ts';
 import { HISTORY_RETENTION_SECONDS } from '../rotation/history.ts';
+import { fingerprintOf, parseVerifyingKey } from '../signing/index.ts';
 import { looksLikeKeyGroupId } from './checks/key-group-id-as-key-id.ts';
+import type { KmsKeyRead } from './snapshot.ts';
 
 /** What CloudFront and the ring say about the key a request names. */
 export type KeyStatus = 'trusted' | 'in-ring-not-in-group' | 'removed' | 'revoked' | 'unknown';
@@ -19,6 +21,8 @@ export interface KeyContext {
   readonly publicKeys: ReadonlyMap<string, string>;
   /** Where the trusted groups come from, for the notes: "cache behaviour /private/* of E…". */
   readonly trustSource: string;
+  /** The KMS keys of the ring (signer: kms), as read: a disabled or mismatched one explains a failure. */
+  readonly kmsKeys?: readonly KmsKeyRead[];
 }
 
 /** The key's status and sentences explaining it, for the text and JSON output. */
@@ -84,6 +88,10 @@ export function explainKey(context: KeyContext): KeyExplanation {
     notes.push(`it is not in profile ${profileName}'s ring: another profile or another signer uses it`);
   }
 
+  const arn = ringKey?.kmsKeyArn ?? history?.kmsKeyArn;
+  if (arn !== undefined)
+    notes.push(kmsNote(arn, context.kmsKeys, ringKey?.fingerprint ?? history?.fingerprint));
+
   const keyGroupIdAsKeyId =
     looksLikeKeyGroupId(id) || id === context.keyGroupId || context.trustedGroups.has(id);
   if (keyGroupIdAsKeyId) {
@@ -94,6 +102,34 @@ export function explainKey(context: KeyContext): KeyExplanation {
     );
   }
   return { keyStatus, keyGroupIdAsKeyId, notes };
+}
+
+/** What KMS says about the key behind a ring key (signer: kms). */
+function kmsNote(
+  arn: string,
+  reads: readonly KmsKeyRead[] | undefined,
+  fingerprint: string | undefined,
+): string {
+  const read = reads?.find((candidate) => candidate.arn === arn);
+  if (read === undefined) return `it signs through KMS key ${arn} (its state was not read)`;
+  if (read.status === 'missing')
+    return `it signed through KMS key ${arn}, which no longer exists: nothing can sign with it`;
+  if (read.status === 'unreadable')
+    return `it signs through KMS key ${arn}, which could not be read (${read.message})`;
+  if (read.state === 'PendingDeletion') {
+    return `it signs through KMS key ${arn}, which is scheduled for deletion${read.deletionDate === undefined ? '' : ` on ${read.deletionDate.toISOString()}`}: nothing can sign with it (undo: aws kms cancel-key-deletion, then aws kms enable-key)`;
+  }
+  if (read.state !== 'Enabled') {
+    return `it signs through KMS key ${arn}, which is ${read.state}: nothing can sign with it (aws kms enable-key --key-id ${arn})`;
+  }
+  const kms =
+    read.publicKeyPem === undefined
+      ? undefined
+      : fingerprintOf(parseVerifyingKey(read.publicKeyPem).publicKey);
+  if (kms !== undefined && fingerprint !== undefined && kms !== fingerprint) {
+    return `it signs through KMS key ${arn}, whose public key (${kms}) is not the one the ring records (${fingerprint}): the API refuses to sign with it`;
+  }
+  return `it signs through KMS key ${arn} (enabled; its public key matches the ring)`;
 }
 
 /** What the ring recorded, when the key left, about the last URL it signed (the bound in force then). */

@@ -42,6 +42,12 @@ export type FindingCode =
   | 'CORS_ORIGIN_CROSS_SITE'
   /** The profile allows browser origins but the distribution answers them without CORS headers. */
   | 'CDN_CORS_MISSING'
+  /** The KMS key behind a ring key (signer: kms) is disabled, scheduled for deletion or gone. */
+  | 'KMS_KEY_UNUSABLE'
+  /** The KMS key's public key is not the ring's, or not CloudFront's for that key id. */
+  | 'KMS_PUBLIC_KEY_MISMATCH'
+  /** The KMS key behind a ring key could not be read (permissions): not judged. */
+  | 'KMS_KEY_UNREADABLE'
   | 'ACCOUNT_KEYS_NEAR_LIMIT'
   | 'ACCOUNT_KEYS_HEADROOM';
 

@@ -1,12 +1,14 @@
 import type { Config, Profile } from '../config/index.ts';
-import { KeyRingError } from '../keys/ring.ts';
+import { type KeyRing, KeyRingError } from '../keys/ring.ts';
 import { KeyRingUnavailableError, type VersionedKeyRing } from '../keys/store.ts';
+import type { KmsKeyPort } from '../rotation/kms-keys.ts';
 import { type KeyGroupRegistry, RegistryNotFoundError } from '../rotation/registry.ts';
 import type { DistributionReader } from './distribution.ts';
 import type {
   DistributionRead,
   DoctorSnapshot,
   KeyGroupRead,
+  KmsKeyRead,
   ProfileSnapshot,
   RingRead,
 } from './snapshot.ts';
@@ -25,6 +27,8 @@ export interface DoctorSources {
   readonly registry: Pick<KeyGroupRegistry, 'getKeyGroup' | 'listPublicKeys'> &
     Partial<Pick<KeyGroupRegistry, 'listKeyGroups'>>;
   readonly distributions: DistributionReader;
+  /** KMS, to judge the keys of `signer: kms` rings (their state and public key); omitted: not judged. */
+  readonly kms?: Pick<KmsKeyPort, 'describe' | 'publicKey'> | undefined;
 }
 
 /**
@@ -47,7 +51,18 @@ export async function readSnapshot(
     const groupId = (ring.status === 'ok' ? ring.ring.keyGroupId : undefined) ?? profile.keyGroupId;
     const keyGroup = await readKeyGroup(sources, groupId);
     const distribution = await readDistribution(sources, profile.distributionId);
-    profiles.push({ name, profile, ring, keyGroup, distribution });
+    const kmsKeys =
+      ring.status === 'ok' && sources.kms !== undefined
+        ? await readKmsKeys(sources.kms, ring.ring)
+        : undefined;
+    profiles.push({
+      name,
+      profile,
+      ring,
+      keyGroup,
+      distribution,
+      ...(kmsKeys === undefined ? {} : { kmsKeys }),
+    });
   }
   return {
     profiles,
@@ -56,6 +71,34 @@ export async function readSnapshot(
     configuredProfiles: Object.keys(config.profiles).length,
     ...(config.api?.publicOrigin === undefined ? {} : { apiPublicOrigin: config.api.publicOrigin }),
   };
+}
+
+/** Reads the state and public key of every KMS key a ring names; a refused read is recorded, not thrown. */
+export async function readKmsKeys(
+  kms: Pick<KmsKeyPort, 'describe' | 'publicKey'>,
+  ring: KeyRing,
+): Promise<KmsKeyRead[] | undefined> {
+  const arns = ring.keys.flatMap((key) => (key.kmsKeyArn === undefined ? [] : [key.kmsKeyArn]));
+  if (arns.length === 0) return undefined;
+  return Promise.all(
+    arns.map(async (arn): Promise<KmsKeyRead> => {
+      try {
+        const described = await kms.describe(arn);
+        if (described === undefined) return { arn, status: 'missing' };
+        const publicKeyPem = described.state === 'Enabled' ? await kms.publicKey(arn) : undefined;
+        return {
+          arn,
+          status: 'ok',
+          state: described.state,
+          deletionDate: described.deletionDate,
+          publicKeyPem,
+        };
+      } catch (error) {
+        const name = (error as { name?: unknown }).name;
+        return { arn, status: 'unreadable', message: `${String(name)}: ${(error as Error).message}` };
+      }
+    }),
+  );
 }
 
 /** Reads one ring, turning "not there" and "not valid" into a {@link RingRead}. */

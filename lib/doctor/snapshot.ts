@@ -37,7 +37,21 @@ export interface ProfileSnapshot {
   readonly ring: RingRead;
   readonly keyGroup: KeyGroupRead;
   readonly distribution: DistributionRead;
+  /** The KMS keys the ring names (signer: kms), when the doctor could ask KMS. */
+  readonly kmsKeys?: readonly KmsKeyRead[];
 }
+
+/** One KMS key as the doctor read it: its state, and its public key (SPKI PEM) while it is enabled. */
+export type KmsKeyRead =
+  | {
+      readonly arn: string;
+      readonly status: 'ok';
+      readonly state: string;
+      readonly deletionDate?: Date | undefined;
+      readonly publicKeyPem?: string | undefined;
+    }
+  | { readonly arn: string; readonly status: 'missing' }
+  | { readonly arn: string; readonly status: 'unreadable'; readonly message: string };
 
 /** Everything `diagnose` looks at: read once, then judged without I/O. */
 export interface DoctorSnapshot {
