@@ -134,6 +134,9 @@ function strykerOptions(group: MutationGroup, mutate: readonly string[]): Partia
     mutate: [...mutate],
     testFiles: group.tests.flatMap(expand),
     coverageAnalysis: 'perTest',
+    // A mutant counts as killed when its tests run past their dry-run time by this much: generous,
+    // so that a busy machine does not pass a slow survivor off as a timeout.
+    timeoutMS: 10_000,
     // No type checker, no tsconfig rewrite (TypeScript 7 has no JavaScript API for either), and
     // no `// @ts-nocheck` preprocessing: vitest strips types without checking them.
     checkers: [],
