@@ -1,10 +1,11 @@
 import { type RunningCloudFront, startCloudFront } from './cloudfront-api.ts';
 import { startEdge } from './edge.ts';
+import { type RunningKms, startKms } from './kms.ts';
 import { type RunningSecretsManager, startSecretsManager } from './secrets-manager.ts';
 import { FileStateStore, MemoryStateStore, type StateStore } from './state.ts';
 
 /** Where each service listens, relative to `--port-base` (docs/design.md, "Contracts"). */
-export const PORT_OFFSETS = { secretsManager: 0, cloudfront: 1, edge: 2, api: 3 } as const;
+export const PORT_OFFSETS = { secretsManager: 0, cloudfront: 1, edge: 2, api: 3, kms: 6 } as const;
 
 /** The default port base of `npm start` and `signet sandbox`. */
 export const DEFAULT_PORT_BASE = 4600;
@@ -25,6 +26,8 @@ export interface SandboxOptions {
   readonly pathMatching?: 'decoded' | 'raw';
   /** Serve the edge over HTTPS only, with this certificate and key (PEM): `signet start --https`. */
   readonly edgeTls?: { readonly cert: string; readonly key: string };
+  /** Also start the KMS stand-in (base+6), for `signer: kms` profiles: `npm start -- --kms`. */
+  readonly kms?: boolean;
 }
 
 /** The three AWS stand-ins, running. */
@@ -32,6 +35,8 @@ export interface Sandbox {
   readonly endpoints: { readonly secretsManager: string; readonly cloudfront: string; readonly edge: string };
   readonly secretsManager: RunningSecretsManager;
   readonly cloudfront: RunningCloudFront;
+  /** The KMS stand-in, when asked for ({@link SandboxOptions.kms}). */
+  readonly kms?: RunningKms;
   readonly propagationDelayMs: number;
   close(): Promise<void>;
 }
@@ -66,10 +71,16 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ...(options.edgeTls === undefined ? {} : { tls: options.edgeTls }),
     });
     started.push(edge);
+    const kms =
+      options.kms === true
+        ? await startKms({ port: port(PORT_OFFSETS.kms), store: store('kms') })
+        : undefined;
+    if (kms !== undefined) started.push(kms);
     return {
       endpoints: { secretsManager: secretsManager.url, cloudfront: cloudfront.url, edge: edge.url },
       secretsManager,
       cloudfront,
+      ...(kms === undefined ? {} : { kms }),
       propagationDelayMs: options.propagationDelayMs,
       close: () => closeAll(started),
     };

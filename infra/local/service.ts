@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { CloudFrontKeyGroupRegistry } from '../../lib/aws/cloudfront-key-group-registry.ts';
+import { createKmsClient, SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { createApp } from '../../lib/http/app.ts';
@@ -55,6 +56,11 @@ export interface LocalServiceOptions {
   readonly trustForwardedFor?: boolean;
   /** Which spelling of a path picks the edge's cache behaviour (UNCONFIRMED for CloudFront; see `EdgeOptions`). */
   readonly edgePathMatching?: 'decoded' | 'raw';
+  /**
+   * The demo profile signs through the KMS stand-in (`signer: kms`, `npm start -- --kms`): its keys
+   * are KMS keys, the ring holds none. State made with it needs it on later starts too.
+   */
+  readonly kms?: boolean;
   /** Where log lines go. */
   readonly log: Log;
 }
@@ -102,6 +108,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     propagationDelayMs: edgeDelay,
     trustForwardedFor: options.trustForwardedFor ?? false,
     ...(options.edgePathMatching === undefined ? {} : { pathMatching: options.edgePathMatching }),
+    ...(options.kms === true ? { kms: true } : {}),
   });
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   try {
@@ -148,12 +155,16 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     const profile = draft.profiles[DEMO.profile]!;
     const rotationStore = new SecretsManagerKeyRingStore(clients.secretsManager, DEMO.secretId);
     const registry = new CloudFrontKeyGroupRegistry(clients.cloudfront);
+    const kmsClient = sandbox.kms === undefined ? undefined : createKmsClient(draft);
+    if (kmsClient !== undefined) closers.push(async () => kmsClient.destroy());
+    const kms = kmsClient === undefined ? undefined : new SdkKmsKeyPort(kmsClient);
     const rotate = () =>
       runRotation({
         profileName: DEMO.profile,
         profile,
         store: rotationStore,
         registry,
+        ...(kms === undefined ? {} : { kms }),
         now: () => new Date(),
         log: options.log,
         ...(options.activateWithoutPropagation ? { testOnly: { activateWithoutPropagation: true } } : {}),
@@ -280,6 +291,7 @@ function demoConfig(input: {
       endpoints: {
         secretsManager: input.sandbox.endpoints.secretsManager,
         cloudfront: input.sandbox.endpoints.cloudfront,
+        ...(input.sandbox.kms === undefined ? {} : { kms: input.sandbox.kms.url }),
       },
     },
     auth: {
@@ -296,6 +308,11 @@ function demoConfig(input: {
         domains: [input.edgeHost],
         keyRing: { secretId: DEMO.secretId },
         algorithm: 'ecdsa-p256',
+        // npm start -- --kms: the demo's keys are KMS keys; identical requests within a minute share
+        // one KMS signature (not with fast rotation, whose expiries are shorter than the grid).
+        ...(input.sandbox.kms === undefined
+          ? {}
+          : { signer: 'kms', ...(input.fast ? {} : { expiryRounding: 60 }) }),
         // No Domain: on 127.0.0.1 a host-only cookie set by the API reaches the edge on another port.
         cookie: { path: '/', sameSite: 'Lax' },
         // Pages on the edge's site only: the demo page on the API's origin, and a dev server on

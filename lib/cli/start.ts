@@ -34,6 +34,8 @@ Options:
   --edge-propagation SECONDS  how long key group changes take to reach the edge (default 2)
   --fast-rotation             rotate the demo key about every 30 s (expiries 10-30 s), to watch
                               rotation under load without a single 403
+  --kms                       the demo profile signs through a KMS stand-in (+6; signer: kms): its
+                              keys are KMS keys and the key ring holds no private key
   --edge-path-matching M      decoded (default) or raw: whether the edge picks a cache behaviour by
                               the path after decoding percent-escapes (as the origin reads it) or as
                               sent; which one CloudFront uses is not documented (UNCONFIRMED)
@@ -64,11 +66,17 @@ export async function start(
       json: { type: 'boolean', default: false },
       config: { type: 'string' },
       https: { type: 'boolean', default: false },
+      kms: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values['fast-rotation'] && values.config !== undefined) {
     throw new UsageError("Expected --fast-rotation without --config: it sets the demo profile's timings.");
+  }
+  if (values.kms && values.config !== undefined) {
+    throw new UsageError(
+      'Expected --kms without --config: it makes the demo profile sign through the KMS stand-in (set signer: kms in your config instead).',
+    );
   }
   if (values.https && values.config === undefined) {
     throw new UsageError(
@@ -107,6 +115,7 @@ export async function start(
       portBase: portBaseOption(values['port-base']),
       edgePropagationMs: edgeSeconds * 1000,
       fastRotation: values['fast-rotation'],
+      kms: values.kms,
       trustForwardedFor: values['trust-forwarded-for'],
       edgePathMatching: pathMatchingOption(values['edge-path-matching']),
       log,
@@ -125,7 +134,7 @@ export async function start(
   const statusPage = await startDemoStatus(service.config, portBaseOption(values['port-base']), io, log);
   if (values.json) {
     io.stdout(
-      `${JSON.stringify({ api: endpoints.api, edge: endpoints.edge, secretsManager: endpoints.secretsManager, cloudfront: endpoints.cloudfront, demoUrl, token, status: statusPage?.url ?? null })}\n`,
+      `${JSON.stringify({ api: endpoints.api, edge: endpoints.edge, secretsManager: endpoints.secretsManager, cloudfront: endpoints.cloudfront, ...(service.sandbox.kms === undefined ? {} : { kms: service.sandbox.kms.url }), demoUrl, token, status: statusPage?.url ?? null })}\n`,
     );
   } else {
     io.stdout(`Signet is running locally (state in ${stateDir}).
@@ -136,7 +145,7 @@ ${statusPage === undefined ? '' : `  Status page       ${statusPage.url}     (ke
   Secrets Manager   ${endpoints.secretsManager}
   CloudFront API    ${endpoints.cloudfront}
   Token issuer      ${endpoints.tokenIssuer}/.well-known/jwks.json
-${values['fast-rotation'] ? '  Rotation          fast: a new key about every 30 s\n' : ''}
+${service.sandbox.kms === undefined ? '' : `  KMS               ${service.sandbox.kms.url}      (signer: kms: the demo's keys never leave it)\n`}${values['fast-rotation'] ? '  Rotation          fast: a new key about every 30 s\n' : ''}
 Try it (a development token is made by: npx signet token):
 
   TOKEN=$(npx signet token)

@@ -73,7 +73,9 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
         maxStaleSeconds: profile.cache.maxStale,
         propagationSeconds: profile.rotation.propagation,
         now,
-        ...(profile.signer === 'kms' ? { remoteSigner: kmsSigners() } : {}),
+        // Every profile: a ring moved between signers holds both kinds of keys for a rotation. The
+        // factory is cheap; the KMS client loads only when an active key is a KMS key.
+        remoteSigner: kmsSigners(),
         onEvent: (event) => {
           if (event.type === 'refreshed') {
             metrics.count('KeyRingRefreshes', 1, { profile: name });
