@@ -4,7 +4,7 @@
 // `npm install` and `npm ci` run it as `prepare`, and so does `npm pack`, which ships the result; the
 // output is gitignored and never committed. Without esbuild (an install without dev dependencies) it
 // builds nothing and says so: bin/signet.mjs then runs the sources through tsx, as before.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -18,11 +18,14 @@ try {
   process.exit(0);
 }
 
-rmSync(dirname(OUT), { recursive: true, force: true });
+// The sources as they were when the build started: one changed during it makes the build stale.
+const startedAt = Date.now();
 mkdirSync(dirname(OUT), { recursive: true });
+// Written beside and renamed into place: a `signet` starting meanwhile runs the old build or the new.
+const temporary = `${OUT}.${process.pid}.tmp`;
 await esbuild.build({
   entryPoints: [join(ROOT, 'lib', 'cli', 'main.ts')],
-  outfile: OUT,
+  outfile: temporary,
   bundle: true,
   minify: true,
   platform: 'node',
@@ -36,5 +39,8 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+renameSync(temporary, OUT);
 // In a checkout, bin/signet.mjs runs the sources instead when one of them is newer than the build.
-writeFileSync(join(dirname(OUT), 'built-at'), String(Date.now()));
+const stamp = join(dirname(OUT), 'built-at');
+writeFileSync(`${stamp}.${process.pid}.tmp`, String(startedAt));
+renameSync(`${stamp}.${process.pid}.tmp`, stamp);
