@@ -40,6 +40,12 @@ export interface KmsBench {
     kmsCachedP50Ms: number;
     addedP50Ms: number;
   };
+  /**
+   * The API bundle as deployed (bytes), and the same without @aws-sdk/client-kms: what the KMS client
+   * adds. It is imported only on a KMS key's first signature (lib/keys/kms.ts), so a Secrets
+   * Manager-only config never evaluates it; keeping it out of that config's bundle is not done yet.
+   */
+  readonly bundle?: { apiBytes: number; apiWithoutKmsBytes: number };
 }
 
 const silent = { info() {}, warn() {}, error() {} };
@@ -225,19 +231,54 @@ export function formatKmsBench(figures: KmsBench): string {
   lines.push(
     `  latency per request with the stand-in adding ${KMS_DELAY_MS} ms per Sign (median): secrets-manager ${l.secretsManagerP50Ms.toFixed(2)} ms, kms ${l.kmsP50Ms.toFixed(2)} ms (added ${l.addedP50Ms.toFixed(2)} ms), kms with a cached signature ${l.kmsCachedP50Ms.toFixed(2)} ms`,
   );
+  if (figures.bundle !== undefined) {
+    const { apiBytes, apiWithoutKmsBytes } = figures.bundle;
+    lines.push(
+      `  API bundle ${(apiBytes / 1024).toFixed(0)} KB as deployed; ${(apiWithoutKmsBytes / 1024).toFixed(0)} KB without the KMS client (+${((apiBytes - apiWithoutKmsBytes) / 1024).toFixed(0)} KB, evaluated only on a KMS key's first signature)`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const figures = await benchKms();
+  const figures = { ...(await benchKms()), bundle: await kmsBundleSizes() };
   process.stdout.write(
     process.argv.includes('--json') ? `${JSON.stringify(figures)}\n` : formatKmsBench(figures),
   );
 }
 
+/** The API bundle as deployed, with and without the KMS client (bytes). */
+export async function kmsBundleSizes(): Promise<{ apiBytes: number; apiWithoutKmsBytes: number }> {
+  const { build } = await import('esbuild');
+  const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { deployedEsbuildOptions } = await import('./lambda.ts');
+  const out = mkdtempSync(join(tmpdir(), 'signet-kms-bundle-'));
+  try {
+    const size = async (name: string, without: string[]) => {
+      const options = deployedEsbuildOptions();
+      const outfile = join(out, `${name}.mjs`);
+      await build({
+        ...options,
+        entryPoints: [join(import.meta.dirname, '..', 'functions', 'api.ts')],
+        outfile,
+        external: [...(options.external ?? []), ...without],
+      });
+      return statSync(outfile).size;
+    };
+    return {
+      apiBytes: await size('api', []),
+      apiWithoutKmsBytes: await size('api-no-kms', ['@aws-sdk/client-kms']),
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 /** For `npm run bench`: measures, prints through `out`, and returns the figures for `--json`. */
 export async function benchKmsAndPrint(out: (text: string) => void): Promise<KmsBench> {
-  const figures = await benchKms();
+  const figures = { ...(await benchKms()), bundle: await kmsBundleSizes() };
   out(formatKmsBench(figures));
   return figures;
 }
