@@ -192,8 +192,12 @@ export function createSignetClient(options) {
         'probe-blocked',
         `Could not read ${probe} from this page: the CDN answered without CORS headers for this origin ` +
           '(Access-Control-Allow-Origin with this exact origin and Access-Control-Allow-Credentials: true), ' +
-          'or it is unreachable.',
-        { cause, hint: "Give the distribution a response headers policy for the profile's origins." },
+          'or it is unreachable. On CloudFront this may also mean the cookies were not sent: whether CloudFront ' +
+          "adds its response headers policy's CORS headers to its own 403 is UNCONFIRMED (docs/frontends.md).",
+        {
+          cause,
+          hint: "Give the distribution a response headers policy for the profile's origins; if it has one, check in DevTools whether the cookies were sent.",
+        },
       );
     }
   }

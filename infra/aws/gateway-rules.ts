@@ -12,7 +12,8 @@
 // - Issuer: the token's `iss` must match the configured issuer exactly, and the gateway fetches the
 //   signing keys from the `jwks_uri` of the issuer's OpenID discovery document. An issuer that is not
 //   an absolute https URL is refused: AWS's documentation team answered that the authorizer wants
-//   `https://` issuers, and OIDC issuers are https URLs with no query or fragment. That the
+//   `https://` issuers (GitHub awsdocs/amazon-api-gateway-developer-guide, issue 79; the developer guide
+//   itself does not say it, so this is UNCONFIRMED in the guide's own words), and OIDC issuers are https URLs with no query or fragment. That the
 //   discovery document must sit at
 //   `<issuer>/.well-known/openid-configuration` is documented for the REST API JWT authorizer and
 //   UNCONFIRMED for HTTP APIs; packaging is offline and cannot fetch it either way.

@@ -62,6 +62,21 @@ describe('npm start (signet start) as a process', () => {
     expect(token.status).toBe(0);
     expect((await sign(first.ready, token.stdout.trim())).keyId).toBe(before.keyId);
 
+    // The demo config's origins, cookie settings, API origin and distribution agree with each other
+    // (docs/frontends.md): doctor, run where npm start runs, finds nothing a browser would trip on.
+    const doctor = spawnSync(process.execPath, [SIGNET_BIN, 'doctor', '--json'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+    const diagnosis = JSON.parse(doctor.stdout) as {
+      ok: boolean;
+      findings: { code: string; severity: string }[];
+    };
+    expect(diagnosis.findings.filter((finding) => finding.severity !== 'info')).toEqual([]);
+    expect(diagnosis.ok).toBe(true);
+    expect(doctor.status).toBe(0);
+
     const stopped = await first.stop('SIGINT');
     expect(stopped.code).toBe(0);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatKeys } from '../../lib/cli/keys.ts';
 import { listKeys } from '../../lib/rotation/inventory.ts';
 import { testApp, testConfig } from '../support/api.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
@@ -58,6 +59,8 @@ describe('before the first key is active', () => {
       profile,
     });
     expect(listing.signingStartsAt).toBe(startsAt);
+    // What an operator reads in `signet keys`' text output.
+    expect(formatKeys(listing)).toContain(`no key is active yet: signing starts at about ${startsAt}`);
     expect(
       listKeys({
         ring: activeRing(),
@@ -68,5 +71,17 @@ describe('before the first key is active', () => {
         profile,
       }).signingStartsAt,
     ).toBeUndefined();
+    expect(
+      formatKeys(
+        listKeys({
+          ring: activeRing(),
+          group: undefined,
+          publicKeys: [],
+          now: new Date(NOW),
+          profileName: 'media',
+          profile,
+        }),
+      ),
+    ).not.toContain('signing starts');
   });
 });

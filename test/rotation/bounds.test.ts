@@ -281,4 +281,23 @@ describe('operators read the recorded bounds', () => {
     expect(explained.keyStatus).toBe('removed');
     expect(explained.notes[0]).toContain(`the last URL or cookie it signed was valid until ${iso(-20)}`);
   });
+
+  it('live explain says a key found nowhere is older than the history the ring keeps', () => {
+    const state = rotated(0, 100);
+    const explained = explainKey({
+      keyPairId: 'KTRIMMED000001',
+      profileName: PROFILE,
+      ring: state.ring!,
+      keyGroupId: GROUP_ID,
+      trustedGroups: new Map([[GROUP_ID, ['KACTIVE0000001']]]),
+      publicKeys: new Map(),
+      trustSource: 'the default cache behaviour',
+    });
+    expect(explained.keyStatus).toBe('unknown');
+    // History is trimmed 400 days after each entry's bound (docs/design.md): explain says so rather
+    // than implying the key was never this profile's.
+    expect(explained.notes[0]).toContain(
+      "not in profile media's ring or its history: it was not this profile's key in the last 400 days",
+    );
+  });
 });

@@ -408,7 +408,15 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotatorLambdaFunction' } }],
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
+      // "Two failed runs": one run every 5 minutes and no asynchronous retries (pinned above), so a
+      // failing 5-minute period is one failed run, and two of three periods are two runs.
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
     });
+    expect(String(failed.AlarmDescription)).toMatch(/two of the last three 5-minute periods/);
     const old = resource(template, 'ActiveKeyTooOldAlarm').Properties;
     const profileName = config.defaultProfile ?? '';
     const rotateEvery = config.profiles[profileName]?.rotation.rotateEvery;
