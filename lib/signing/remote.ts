@@ -140,20 +140,24 @@ function expiryOf(policy: string): number {
 
 /**
  * Signatures of one key by policy text, each kept until its policy expires (a signature is reusable
- * for exactly the policy it signed, never longer than that policy is valid). Bounded: past
- * `maxEntries`, expired entries go first, then the oldest. A signing still in flight is shared, so
+ * for exactly the policy it signed, never longer than that policy is valid). Bounded in entries and
+ * in the characters of the policies it holds (a custom policy for a long URL is several KB): past
+ * either, expired entries go first, then the oldest. A signing still in flight is shared, so
  * concurrent identical requests make one remote call; a failed one is forgotten at once.
  */
 export class SignatureCache {
   readonly #entries = new Map<string, { signature: Promise<Buffer>; expires: number }>();
   readonly #maxEntries: number;
+  readonly #maxChars: number;
   readonly #now: () => number;
+  #chars = 0;
   hits = 0;
   misses = 0;
 
-  /** `now` in epoch milliseconds. */
-  constructor(options: { maxEntries?: number; now: () => number }) {
+  /** `now` in epoch milliseconds. Defaults: 10,000 entries, 4 million policy characters (about 8 MB). */
+  constructor(options: { maxEntries?: number; maxChars?: number; now: () => number }) {
     this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#maxChars = options.maxChars ?? 4_000_000;
     this.#now = options.now;
   }
 
@@ -164,7 +168,7 @@ export class SignatureCache {
   get(policy: string): Promise<Buffer> | undefined {
     const entry = this.#entries.get(policy);
     if (entry === undefined || entry.expires * 1000 <= this.#now()) {
-      if (entry !== undefined) this.#entries.delete(policy);
+      if (entry !== undefined) this.#delete(policy);
       this.misses++;
       return undefined;
     }
@@ -173,23 +177,37 @@ export class SignatureCache {
   }
 
   set(policy: string, signature: Promise<Buffer>, expires: number): void {
-    if (this.#entries.size >= this.#maxEntries) this.#evict();
+    if (policy.length > this.#maxChars) return;
+    this.#delete(policy);
+    if (this.#entries.size >= this.#maxEntries || this.#chars + policy.length > this.#maxChars) {
+      this.#evict(policy.length);
+    }
     const entry = { signature, expires };
     this.#entries.set(policy, entry);
+    this.#chars += policy.length;
     signature.catch(() => {
-      if (this.#entries.get(policy) === entry) this.#entries.delete(policy);
+      if (this.#entries.get(policy) === entry) this.#delete(policy);
     });
   }
 
-  #evict(): void {
+  /** The characters of the policies held (what bounds its memory). */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  #delete(policy: string): void {
+    if (this.#entries.delete(policy)) this.#chars -= policy.length;
+  }
+
+  #evict(room: number): void {
     const now = this.#now();
     for (const [policy, entry] of this.#entries) {
-      if (entry.expires * 1000 <= now) this.#entries.delete(policy);
+      if (entry.expires * 1000 <= now) this.#delete(policy);
     }
-    while (this.#entries.size >= this.#maxEntries) {
+    while (this.#entries.size >= this.#maxEntries || this.#chars + room > this.#maxChars) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+      this.#delete(oldest);
     }
   }
 }
