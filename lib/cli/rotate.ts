@@ -60,18 +60,19 @@ export function rotationPorts(values: { config?: string; profile?: string }, io:
   const profileName = requireProfile(config, values.profile);
   const profile = config.profiles[profileName]!;
   const clients = createAwsClients(config);
-  const kms = profile.signer === 'kms' ? createKmsClient(config) : undefined;
+  // Also for a profile switched back from signer: kms: its ring may still hold KMS keys.
+  const kms = createKmsClient(config);
   return {
     config,
     profileName,
     profile,
     store: new SecretsManagerKeyRingStore(clients.secretsManager, profile.keyRing.secretId),
     registry: new CloudFrontKeyGroupRegistry(clients.cloudfront),
-    ...(kms === undefined ? {} : { kms: new SdkKmsKeyPort(kms) }),
+    kms: new SdkKmsKeyPort(kms),
     close() {
       clients.secretsManager.destroy();
       clients.cloudfront.destroy();
-      kms?.destroy();
+      kms.destroy();
     },
   };
 }

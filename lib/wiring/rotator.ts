@@ -45,14 +45,15 @@ export interface RotatorHandlerOptions {
  */
 export function createRotatorHandler(options: RotatorHandlerOptions) {
   const registry = new CloudFrontKeyGroupRegistry(options.cloudfront);
-  const usesKms = Object.values(options.config.profiles).some((profile) => profile.signer === 'kms');
-  const kms = usesKms ? new SdkKmsKeyPort(options.kms ?? createKmsClient(options.config)) : undefined;
+  // Every profile gets it (the client connects only when used): a profile switched back from
+  // signer: kms still holds KMS keys, whose removal schedules their deletion.
+  const kms = new SdkKmsKeyPort(options.kms ?? createKmsClient(options.config));
   const deps = {
     profiles: options.config.profiles,
-    portsFor: (_name: string, profile: { keyRing: { secretId: string }; signer?: string }) => ({
+    portsFor: (_name: string, profile: { keyRing: { secretId: string } }) => ({
       store: new SecretsManagerKeyRingStore(options.secretsManager, profile.keyRing.secretId),
       registry,
-      ...(profile.signer === 'kms' ? { kms } : {}),
+      kms,
     }),
     now: options.now ?? (() => new Date()),
     log: options.log,
