@@ -18,6 +18,28 @@ try {
   process.exit(0);
 }
 
+/**
+ * `@hono/node-server` (the local servers of `signet start` and `sandbox`) reads the runtime's
+ * Request, Response and Headers when it is imported, which makes Node load its fetch implementation:
+ * most of the start-up time of every command, `signet --help` included. In the compiled CLI it is
+ * loaded on first use instead: its imports go to a stand-in whose `createAdaptorServer` require()s
+ * it, which esbuild bundles as a module evaluated on that first call.
+ */
+const lazyNodeServer = {
+  name: 'signet-lazy-node-server',
+  setup(build) {
+    build.onResolve({ filter: /^@hono\/node-server$/ }, (args) =>
+      args.kind === 'require-call' ? undefined : { path: '@hono/node-server', namespace: 'signet-lazy' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'signet-lazy' }, () => ({
+      contents:
+        "export function createAdaptorServer(options) { return require('@hono/node-server').createAdaptorServer(options); }",
+      resolveDir: ROOT,
+      loader: 'js',
+    }));
+  },
+};
+
 // The sources as they were when the build started: one changed during it makes the build stale.
 const startedAt = Date.now();
 mkdirSync(dirname(OUT), { recursive: true });
@@ -38,6 +60,7 @@ await esbuild.build({
   },
   legalComments: 'none',
   logLevel: 'warning',
+  plugins: [lazyNodeServer],
 });
 renameSync(temporary, OUT);
 // In a checkout, bin/signet.mjs runs the sources instead when one of them is newer than the build.
