@@ -165,6 +165,22 @@ describe("which Signet keys no ring key holds are this ring's to delete", () => 
     });
   });
 
+  it("names the first listed group that holds another stage's key, ahead of a namesake group", () => {
+    const pending = key(1, { state: 'pending' });
+    const prod = registered(theirs, 'KPRODKEY00001');
+    const s = state({
+      ring: ringOf([pending], { keyGroupId: undefined }),
+      group: group(['KPRODKEY00001'], OTHER_GROUP_ID),
+      keyGroups: [
+        listed(['KPRODKEY00001'], THIRD_GROUP_ID, 'hand-made'),
+        listed(['KPRODKEY00001'], OTHER_GROUP_ID, `signet-${PROFILE}`),
+      ],
+      publicKeys: [prod],
+      now: at(10),
+    });
+    expect(findForeignKeys(s)).toEqual([{ key: prod, reason: 'other-group', groupId: THIRD_GROUP_ID }]);
+  });
+
   it("classifies keys of a ring whose group is not made yet, with the account's groups listed", () => {
     const pending = key(1, { state: 'pending' });
     const mine = registered(stray, 'KSTRAY0000001', { comment: commentOf() });

@@ -160,6 +160,12 @@ describe('a full key group', () => {
     expect(judge(checkGroupSize, snapshot, 'GROUP_FULL')[0]).toMatchObject({ severity: 'error' });
   });
 
+  it('is an error from exactly the moment the active key is rotateEvery old', () => {
+    const exactly = activeKey({ createdAt: iso(-4000), trustedAt: iso(-4000), activatedAt: iso(-3600) });
+    const snapshot = snapshotOf({ keys: [exactly], groupItems: [ACTIVE_ID, ...others] });
+    expect(judge(checkGroupSize, snapshot, 'GROUP_FULL')[0]).toMatchObject({ severity: 'error' });
+  });
+
   it('is a warning one short of full even when a rotation is due', () => {
     const due = activeKey({ createdAt: iso(-4000), trustedAt: iso(-4000), activatedAt: iso(-3700) });
     const snapshot = snapshotOf({ keys: [due], groupItems: [ACTIVE_ID, ...others.slice(0, 3)] });
