@@ -115,7 +115,7 @@ process.send(
     initMs,
     warmMs: api.warmed.ms,
     warmOk: api.warmed.ok,
-    importMs: initMs - api.warmed.ms,
+    importMs: initMs - api.warmed.ms - api.rehearsedMs,
     firstMs,
     firstCpuMs,
     warmCpuP50Ms: warmCpuTimes[100],

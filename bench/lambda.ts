@@ -92,7 +92,7 @@ export interface LambdaReport {
   containers: number;
   /** Median over the containers: the bundle's import plus the init phase's loads (Init Duration). */
   initMs: number;
-  /** Median: the module's own evaluation, without the waits for the stand-ins. */
+  /** Median: the bundle's own evaluation, without the init's loads and its rehearsed requests. */
   coldImportMs: number;
   /** Fastest container's import: the figure least disturbed by other load on the machine. */
   coldImportMinMs: number;
