@@ -43,8 +43,8 @@ export const handler = middy(appHandler).use(injectLambdaContext(logger));
 // adapter, the router, the body's schema and the access checks: a GET /v1/health through the app's
 // adapter (not the logger's middleware: the first real request stays the one logged as the cold
 // start), and a POST /v1/signed-urls through a second instance of the app whose caller is a made-up
-// principal no grant names (so it is refused: nothing is signed) and whose log lines and metrics go
-// nowhere. The key rings are loaded, so neither calls anything.
+// principal no grant names (so it is refused), with no key to sign with in any case, and whose log
+// lines and metrics go nowhere. The key rings are loaded, so neither calls anything.
 const rehearsalStarted = performance.now();
 if (warmed.ok) {
   await appHandler(warmUpEvent('GET', '/v1/health')).catch(() => undefined);
@@ -59,6 +59,13 @@ if (warmed.ok) {
           apiKeyId: '\u0000',
         }),
       },
+      // And no key: were a grant to cover every caller, the rehearsal still stops before signing.
+      rings: new Map(
+        [...deps.rings.keys()].map((name) => [
+          name,
+          { active: () => Promise.reject(new Error('rehearsal')) } as never,
+        ]),
+      ),
       log: silentLog,
       metrics: noMetrics,
     }),
