@@ -50,7 +50,14 @@ export interface LocalAdjustments {
  */
 export function localConfigOf(
   user: Config,
-  input: { secretsManager: string; cloudfront: string; issuerUrl: string; edgeDelaySeconds: number },
+  input: {
+    secretsManager: string;
+    cloudfront: string;
+    /** The KMS stand-in, when a profile signs through KMS. */
+    kms?: string;
+    issuerUrl: string;
+    edgeDelaySeconds: number;
+  },
 ): { document: Record<string, unknown>; adjustments: LocalAdjustments } {
   const notes: string[] = [];
   const jwt = user.auth.jwt;
@@ -86,7 +93,11 @@ export function localConfigOf(
       ...user,
       aws: {
         region: user.aws?.region ?? 'us-east-1',
-        endpoints: { secretsManager: input.secretsManager, cloudfront: input.cloudfront },
+        endpoints: {
+          secretsManager: input.secretsManager,
+          cloudfront: input.cloudfront,
+          ...(input.kms === undefined ? {} : { kms: input.kms }),
+        },
       },
       auth: {
         ...user.auth,

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { CloudFrontKeyGroupRegistry } from '../../lib/aws/cloudfront-key-group-registry.ts';
+import { createKmsClient, SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { createApp } from '../../lib/http/app.ts';
@@ -125,6 +126,8 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     trustForwardedFor: options.trustForwardedFor ?? false,
     ...(options.edgePathMatching === undefined ? {} : { pathMatching: options.edgePathMatching }),
     ...(tls === undefined ? {} : { edgeTls: { cert: tls.cert, key: tls.key } }),
+    // signer: kms profiles sign through the KMS stand-in (docs/operators.md, "KMS signing").
+    ...(Object.values(user.profiles).some((profile) => profile.signer === 'kms') ? { kms: true } : {}),
   });
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   if (scratch !== undefined) closers.unshift(async () => rmSync(scratch, { recursive: true, force: true }));
@@ -144,6 +147,7 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     const local = localConfigOf(user, {
       secretsManager: sandbox.endpoints.secretsManager,
       cloudfront: sandbox.endpoints.cloudfront,
+      ...(sandbox.kms === undefined ? {} : { kms: sandbox.kms.url }),
       issuerUrl,
       edgeDelaySeconds: Math.ceil(edgeDelay / 1000),
     });
@@ -157,6 +161,9 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
 
     const clients = createAwsClients(draft);
     const registry = new CloudFrontKeyGroupRegistry(clients.cloudfront);
+    const kmsClient = sandbox.kms === undefined ? undefined : createKmsClient(draft);
+    if (kmsClient !== undefined) closers.push(async () => kmsClient.destroy());
+    const kms = kmsClient === undefined ? undefined : new SdkKmsKeyPort(kmsClient);
     const rotations: (() => ReturnType<typeof runRotation>)[] = [];
     const ids: Record<string, { keyGroupId: string; distributionId: string }> = {};
     const profiles: Record<string, LocalProfile> = {};
@@ -169,6 +176,7 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
           profile,
           store: ringStore,
           registry,
+          ...(kms === undefined ? {} : { kms }),
           now: () => new Date(),
           log: options.log,
         });

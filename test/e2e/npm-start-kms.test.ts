@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
+import { startUserService } from '../../infra/local/user-service.ts';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
+import { parseConfig } from '../../lib/config/index.ts';
 import { silentLog } from '../../lib/telemetry/ports.ts';
 import { tempDir } from '../support/cli.ts';
 
@@ -85,4 +87,50 @@ describe('npm start -- --kms', () => {
     const viaCookies = await fetch(`${service.endpoints.edge}/private/hello.txt`, { headers: { cookie } });
     expect(viaCookies.status).toBe(200);
   });
+});
+
+describe('npm start -- --config FILE with a signer: kms profile', () => {
+  it('runs it on the KMS stand-in: its key is a KMS key, and the API signs through it', async () => {
+    const config = parseConfig({
+      auth: {
+        jwt: {
+          issuer: 'https://auth.example.com/',
+          audience: 'media-api',
+          jwksUrl: 'https://auth.example.com/jwks.json',
+        },
+      },
+      profiles: {
+        media: {
+          domains: ['media.example.com'],
+          keyRing: { secretId: 'signet/prod/media/key-ring' },
+          signer: 'kms',
+          algorithm: 'rsa-2048',
+          grants: [{ when: { claims: { scope: 'media:read' } }, resources: ['https://media.example.com/*'] }],
+        },
+      },
+    });
+    const user = await startUserService({
+      config,
+      configPath: '/nonexistent/signet.yml',
+      stateDir: null,
+      portBase: 0,
+      edgePropagationMs: 0,
+      log: silentLog,
+    });
+    try {
+      expect(user.config.aws?.endpoints?.kms).toBe(user.sandbox.kms!.url);
+      const keys = user.sandbox.kms!.standIn.listKeys();
+      expect(keys).toEqual([expect.objectContaining({ spec: 'RSA_2048', state: 'Enabled' })]);
+      const bearer = await user.issuer.issue({ sub: 'alice', scope: ['media:read'] });
+      const response = await fetch(`${user.endpoints.api}/v1/signed-urls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+        body: JSON.stringify({ url: 'https://media.example.com/a.txt' }),
+      });
+      expect(response.status).toBe(200);
+      expect(user.sandbox.kms!.standIn.countCalls('Sign')).toBe(1);
+    } finally {
+      await user.close();
+    }
+  }, 60_000);
 });
