@@ -76,6 +76,10 @@ export function formatKeys(listing: KeyListing): string {
     ...rows.map(line),
   ];
   if (listing.keys.length === 0) lines.push('(no keys: the rotator has not bootstrapped this profile)');
+  for (const key of listing.keys) {
+    if (key.kmsKeyArn !== undefined)
+      lines.push(`  ${key.id ?? key.fingerprint}: signs through KMS key ${key.kmsKeyArn}`);
+  }
   if (listing.signingStartsAt !== undefined) {
     lines.push(
       `no key is active yet: signing starts at about ${listing.signingStartsAt}, once the first key has reached CloudFront's edges (rotation.propagation)`,

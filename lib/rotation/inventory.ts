@@ -16,6 +16,8 @@ export interface KeyListingRow {
   /** Seconds since `createdAt` (the ring's, else CloudFront's creation time). */
   readonly ageSeconds: number | undefined;
   readonly trustedAt?: string;
+  /** The KMS key that signs for it (`signer: kms`). */
+  readonly kmsKeyArn?: string;
   readonly activatedAt?: string;
   readonly retiredAt?: string;
   readonly inGroup: boolean;
@@ -69,6 +71,7 @@ export function listKeys(state: RotationState): KeyListing {
     createdAt: key.createdAt,
     ageSeconds: age(key.createdAt),
     ...(key.trustedAt === undefined ? {} : { trustedAt: key.trustedAt }),
+    ...(key.kmsKeyArn === undefined ? {} : { kmsKeyArn: key.kmsKeyArn }),
     ...(key.activatedAt === undefined ? {} : { activatedAt: key.activatedAt }),
     ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
     inGroup: key.id !== undefined && inGroup.has(key.id),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalService, startLocalService } from '../../infra/local/service.ts';
 import { startUserService } from '../../infra/local/user-service.ts';
@@ -5,15 +6,16 @@ import { createAwsClients } from '../../lib/aws/clients.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { parseConfig } from '../../lib/config/index.ts';
 import { silentLog } from '../../lib/telemetry/ports.ts';
-import { tempDir } from '../support/cli.ts';
+import { runCli, tempDir } from '../support/cli.ts';
 
 // npm start -- --kms: the demo profile signs through the KMS stand-in, end to end.
 let service: LocalService;
 let token: string;
+const stateDir = tempDir();
 
 beforeAll(async () => {
   service = await startLocalService({
-    stateDir: tempDir(),
+    stateDir,
     portBase: 0,
     edgePropagationMs: 200,
     kms: true,
@@ -59,6 +61,13 @@ describe('npm start -- --kms', () => {
       clients.secretsManager.destroy();
       clients.cloudfront.destroy();
     }
+  });
+
+  it('signet keys shows the KMS key each key signs through', async () => {
+    const { stdout, code } = await runCli(['keys', '--config', join(stateDir, 'config.json'), '--json']);
+    expect(code).toBe(0);
+    const listing = JSON.parse(stdout) as { keys: { state: string; kmsKeyArn?: string }[] };
+    expect(listing.keys.find((key) => key.state === 'active')?.kmsKeyArn).toMatch(/^arn:aws:kms:/);
   });
 
   it('a URL and cookies signed through KMS open the protected objects at the edge; identical requests share a signature', async () => {
