@@ -19,12 +19,16 @@ function manualClock(start = Date.UTC(2026, 10, 22)) {
 }
 
 /**
- * Waits until `count` refreshes have been reported: a background refresh goes over HTTP to the
- * stand-in, which may take longer than {@link settle} on a busy machine.
+ * Waits until `count` events of `type` (refreshes by default) have been reported: a background
+ * refresh goes over HTTP to the stand-in, which may take longer than {@link settle} on a busy machine.
  */
-async function refreshed(events: readonly CacheEvent[], count: number): Promise<void> {
+async function refreshed(
+  events: readonly CacheEvent[],
+  count: number,
+  type: CacheEvent['type'] = 'refreshed',
+): Promise<void> {
   for (let tries = 0; tries < 1000; tries++) {
-    if (events.filter((event) => event.type === 'refreshed').length >= count) return;
+    if (events.filter((event) => event.type === type).length >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -74,7 +78,7 @@ describe('KeyRingCache against the Secrets Manager sandbox', () => {
     clock.advance(61);
     const stale = await cache.active();
     expect(stale.active.id).toBe(active.id);
-    await settle();
+    await refreshed(events, 1, 'refresh-failed');
     expect(events.some((e) => e.type === 'refresh-failed')).toBe(true);
     expect(cache.status()).toMatchObject({
       loaded: true,
