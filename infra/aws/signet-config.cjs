@@ -116,6 +116,8 @@ module.exports = async ({ resolveVariable }) => {
      * conditions allow (a placeholder when none: the statements are then left out by SignsWithKms).
      */
     kmsKeyRings: kmsKeyRings.length > 0 ? kmsKeyRings : ['none'],
+    /** The API's entry: the one with KMS signing only when a profile needs it (its bundle carries the KMS client). */
+    apiHandler: kmsKeyRings.length > 0 ? 'functions/api-kms.handler' : 'functions/api.handler',
     jwtIssuer: jwt?.issuer ?? '',
     jwtAudience: jwt === undefined ? [] : [jwt.audience].flat(),
   };

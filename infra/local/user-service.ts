@@ -7,6 +7,8 @@ import { createAdaptorServer } from '@hono/node-server';
 import { createAwsClients } from '../../lib/aws/clients.ts';
 import { CloudFrontKeyGroupRegistry } from '../../lib/aws/cloudfront-key-group-registry.ts';
 import { createKmsClient, SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
+// The local API signs for signer: kms profiles too.
+import '../../lib/keys/kms-signers.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { createApp } from '../../lib/http/app.ts';

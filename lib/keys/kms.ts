@@ -1,7 +1,7 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Config } from '../config/index.ts';
 import { parseSigningKey, parseVerifyingKey, type SigningKey } from '../signing/keys.ts';
-import { type DigestSigner, RemoteSigner, RemoteSigningError, SignatureCache } from '../signing/remote.ts';
+import type { RemoteSigner } from '../signing/remote.ts';
 import type { RingKey } from './ring.ts';
 
 /** A ring key signed by KMS: its ARN and the public key the ring recorded. */
@@ -10,47 +10,26 @@ export type KmsRingKey = RingKey & { readonly kmsKeyArn: string; readonly public
 /** Builds the signer of one KMS ring key (lib/keys/cache.ts calls it once per active key). */
 export type RemoteSignerFactory = (key: KmsRingKey) => RemoteSigner;
 
-/** Options of {@link kmsSignerFactory}. */
-export interface KmsSignerFactoryOptions {
-  /** Epoch milliseconds, for the signature cache. */
-  readonly now: () => number;
-  /** Signatures kept per key (policies reused within an expiry-rounding window). Default 10,000. */
-  readonly cacheEntries?: number;
-  /** Replaces the KMS client (tests, the bench): signs a digest with the key of `keyArn`. */
-  readonly signDigest?: (keyArn: string, key: KmsRingKey) => DigestSigner;
+/**
+ * The factory of KMS signers a process installed (lib/keys/kms-signers.ts installs it when imported):
+ * the API's wiring takes it from here, so a Lambda bundle built for a Secrets Manager-only config,
+ * which never imports that module, carries no KMS client (docs/operators.md, "KMS signing").
+ */
+export type KmsSignersInstaller = (
+  config: Config,
+  options: { readonly now: () => number },
+) => RemoteSignerFactory;
+
+let installed: KmsSignersInstaller | undefined;
+
+/** Installs the KMS signer factory (called once by lib/keys/kms-signers.ts). */
+export function installKmsSigners(factory: KmsSignersInstaller): void {
+  installed = factory;
 }
 
-/**
- * The signers of a config's `signer: kms` profiles. The KMS client module is imported on the first
- * signature, never before: a process that serves only Secrets Manager profiles never loads it
- * (docs/operators.md, "KMS signing").
- */
-export function kmsSignerFactory(config: Config, options: KmsSignerFactoryOptions): RemoteSignerFactory {
-  let loaded: Promise<(keyArn: string, key: KmsRingKey) => DigestSigner> | undefined;
-  const load = () =>
-    (loaded ??= import('../aws/kms-signer.ts').then((module) => {
-      const client = module.createKmsSigningClient(config);
-      return (keyArn: string, key: KmsRingKey) => module.kmsDigestSigner(client, keyArn, key.algorithm);
-    }));
-  return (key) => {
-    let signer: DigestSigner | undefined = options.signDigest?.(key.kmsKeyArn, key);
-    return new RemoteSigner({
-      algorithm: key.algorithm,
-      publicKey: createPublicKey(key.publicKey),
-      cache: new SignatureCache({ now: options.now, maxEntries: options.cacheEntries ?? 10_000 }),
-      signDigest: async (digest) => {
-        if (signer === undefined) {
-          try {
-            signer = (await load())(key.kmsKeyArn, key);
-          } catch (cause) {
-            loaded = undefined;
-            throw new RemoteSigningError('unavailable', 'The KMS client could not be loaded.', { cause });
-          }
-        }
-        return signer(digest);
-      },
-    });
-  };
+/** The installed KMS signer factory, if any. */
+export function installedKmsSigners(): KmsSignersInstaller | undefined {
+  return installed;
 }
 
 /** Whether a ring key signs through KMS. */

@@ -9,7 +9,7 @@ import type { AppDependencies } from '../http/app.ts';
 import { signedCookiesRequest, signedUrlsRequest } from '../http/schemas.ts';
 import type { ApiMetrics as Metrics } from '../http/telemetry.ts';
 import { KeyRingCache } from '../keys/cache.ts';
-import { kmsSignerFactory, type RemoteSignerFactory } from '../keys/kms.ts';
+import { installedKmsSigners, type RemoteSignerFactory } from '../keys/kms.ts';
 import { signCookies, signUrls } from '../signing/index.ts';
 import type { Log } from '../telemetry/ports.ts';
 
@@ -61,9 +61,10 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
   const { config, secretsManager, log, metrics } = options;
   const now = options.now ?? Date.now;
   const rings = new Map<string, KeyRingCache>();
-  // Built only if a profile signs through KMS; the KMS client itself loads on the first signature.
-  let kms: RemoteSignerFactory | undefined;
-  const kmsSigners = () => (kms ??= options.kmsSigner ?? kmsSignerFactory(config, { now }));
+  // The KMS signers: from the option, else from lib/keys/kms-signers.ts when the process imported it
+  // (functions/api-kms.ts does; functions/api.ts, for Secrets Manager-only configs, does not). The
+  // KMS client itself loads on the first KMS signature.
+  const kms: RemoteSignerFactory | undefined = options.kmsSigner ?? installedKmsSigners()?.(config, { now });
   for (const [name, profile] of Object.entries(config.profiles)) {
     rings.set(
       name,
@@ -75,7 +76,7 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
         now,
         // Every profile: a ring moved between signers holds both kinds of keys for a rotation. The
         // factory is cheap; the KMS client loads only when an active key is a KMS key.
-        remoteSigner: kmsSigners(),
+        ...(kms === undefined ? {} : { remoteSigner: kms }),
         onEvent: (event) => {
           if (event.type === 'refreshed') {
             metrics.count('KeyRingRefreshes', 1, { profile: name });

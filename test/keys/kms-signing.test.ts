@@ -17,6 +17,8 @@ import { MemoryStateStore } from '../../infra/local/state.ts';
 import { createDevTokenIssuer } from '../../infra/local/token-issuer.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { createApp } from '../../lib/http/app.ts';
+// KMS signing enabled in this process, as functions/api-kms.ts does.
+import '../../lib/keys/kms-signers.ts';
 import {
   KEY_RING_SCHEMA,
   type KeyRing,

@@ -1007,3 +1007,21 @@ describe('KMS signing (signer: kms)', () => {
     }
   });
 });
+
+describe('the KMS client in the API bundle (signer: kms only)', () => {
+  const apiBundleText = (name: StageName, file: string) =>
+    execFileSync('unzip', ['-p', join(stage(name).dir, 'api.zip'), file], {
+      maxBuffer: 64 * 1024 * 1024,
+    }).toString('utf8');
+
+  it('deploys functions/api-kms.handler, whose bundle signs through KMS, only for a config with a signer: kms profile', () => {
+    const handlerOf = (name: StageName) =>
+      resource(stage(name).template, 'ApiLambdaFunction').Properties.Handler;
+    expect(handlerOf('dev')).toBe('functions/api.handler');
+    expect(handlerOf('prod')).toBe('functions/api.handler');
+    expect(handlerOf('multi')).toBe('functions/api-kms.handler');
+    // The KMS client's protocol target is in the kms bundle and nowhere in a Secrets Manager-only one.
+    expect(apiBundleText('multi', 'functions/api-kms.mjs')).toContain('TrentService');
+    expect(apiBundleText('dev', 'functions/api.mjs')).not.toContain('TrentService');
+  });
+});
