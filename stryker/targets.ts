@@ -54,6 +54,10 @@ export const GROUPS: readonly MutationGroup[] = [
   {
     name: 'key ring cache',
     mutate: ['lib/keys/cache.ts'],
-    tests: ['test/keys/key-ring-cache.test.ts', 'test/keys/key-ring-cache-rules.test.ts'],
+    tests: [
+      'test/keys/key-ring-cache.test.ts',
+      'test/keys/key-ring-cache-rules.test.ts',
+      'test/keys/kms-signing.test.ts',
+    ],
   },
 ];

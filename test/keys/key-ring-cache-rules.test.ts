@@ -267,3 +267,75 @@ describe('KeyRingCache: what it reports on each refresh', () => {
     ]);
   });
 });
+
+describe('KeyRingCache: serving', () => {
+  it('serves a fresh ring without asking the store, and reports nothing before the first load', async () => {
+    const { store, cache, clock, loads } = await cacheOf();
+    expect(cache.status()).toStrictEqual({
+      loaded: false,
+      activeKeyId: null,
+      ringAgeSeconds: null,
+      stale: false,
+      canSign: false,
+      signingStartsAt: null,
+    });
+    await store.save(activeRing(), undefined, 'bootstrap');
+    await cache.active();
+    clock.advance(59);
+    for (let i = 0; i < 5; i++) await cache.active();
+    await settle();
+    expect(loads()).toBe(1);
+  });
+
+  it('refuses from exactly maxStale, naming its error', async () => {
+    const { cache, clock } = await failedOnceAt(60);
+    clock.advance(540);
+    await expect(cache.active()).rejects.toMatchObject({
+      name: 'KeysUnavailableError',
+      code: 'ERR_KEYS_UNAVAILABLE',
+    });
+  });
+
+  it('serves stale without an event listener', async () => {
+    const store = new SwitchableStore();
+    await store.save(activeRing(), undefined, 'bootstrap');
+    const clock = manualClock();
+    const cache = new KeyRingCache({ store, ttlSeconds: 60, maxStaleSeconds: 600, now: clock.now });
+    const first = await cache.active();
+    store.down = true;
+    clock.advance(61);
+    await cache.active();
+    await settle();
+    expect((await cache.active()).active.id).toBe(first.active.id);
+  });
+
+  it('says nothing of when signing starts while a key is active, even with a trusted pending key', async () => {
+    const { store, cache } = await cacheOf({ propagation: 120 });
+    const pending = ringKey({
+      id: 'K3PENDING00001',
+      state: 'pending',
+      trustedAt: new Date(START).toISOString(),
+    });
+    await store.save({ ...activeRing(), keys: [...activeRing().keys, pending] }, undefined, 'b');
+    await cache.active();
+    expect(cache.status()).toMatchObject({ canSign: true, signingStartsAt: null });
+  });
+
+  it('takes when signing starts from the trusted pending key, not another trusted key', async () => {
+    const { store, cache } = await cacheOf({ propagation: 120 });
+    const retiring = ringKey({
+      id: 'K3RETIRING0001',
+      state: 'retiring',
+      trustedAt: new Date(START - 900_000).toISOString(),
+    });
+    const pending = ringKey({
+      id: 'K3PENDING00001',
+      state: 'pending',
+      trustedAt: new Date(START).toISOString(),
+    });
+    await store.save({ ...activeRing(), keys: [retiring, pending] }, undefined, 'b');
+    await expect(cache.active()).rejects.toMatchObject({
+      signingStartsAt: new Date(START + 120_000).toISOString(),
+    });
+  });
+});
