@@ -15,7 +15,7 @@ export {
   type CloudFrontErrorCode,
 } from './cloudfront-api/errors.ts';
 export type { CloudFrontStandInOptions } from './cloudfront-api/model.ts';
-export type { CorsView, ResponseHeadersPolicyView } from './cloudfront-api/response-headers-policy.ts';
+export type { CorsView, ResponseHeadersPolicyView } from './cloudfront-api/response-headers-policy-config.ts';
 export type {
   CloudFrontSnapshot,
   DistributionSnapshot,

@@ -11,7 +11,7 @@ import {
   type VerifyingKey,
   verifyRequest,
 } from '../../lib/signing/index.ts';
-import type { CorsView } from './cloudfront-api/response-headers-policy.ts';
+import type { CorsView } from './cloudfront-api/response-headers-policy-config.ts';
 import type {
   CacheBehaviorView,
   CloudFrontSnapshot,

@@ -7,7 +7,7 @@ import {
 import { CloudFrontApiError } from './errors.ts';
 import { newDistributionId, newDomainName, newETag, newKeyGroupId, newPublicKeyId } from './ids.ts';
 import { checkIfMatch, checkName, type OperationInput, page, readComment } from './input.ts';
-import type { CloudFrontModel } from './model.ts';
+import type { OperationContext, OperationResult } from './operation.ts';
 import { checkPublicKeyPem } from './pem.ts';
 import type { CloudFrontRecords, DistributionRecord, KeyGroupRecord, PublicKeyRecord } from './records.ts';
 import {
@@ -30,20 +30,7 @@ import {
   type XmlObject,
 } from './xml.ts';
 
-/**
- * What an operation reads: the records and the settings they are checked against. Not the model
- * itself, so no operation can commit: the stand-in does, once, after the operation returned.
- */
-export type OperationContext = Pick<
-  CloudFrontModel,
-  'records' | 'quotas' | 'callerReferenceReplay' | 'accountId' | 'now'
->;
-
-/** An operation's answer, and for a write the whole state after it (the stand-in commits it). */
-export interface OperationResult {
-  readonly reply: Reply;
-  readonly records?: CloudFrontRecords;
-}
+export type { OperationContext, OperationResult } from './operation.ts';
 
 type Operation = (input: OperationInput, context: OperationContext) => OperationResult;
 

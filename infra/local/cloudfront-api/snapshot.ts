@@ -4,7 +4,7 @@ import type { CloudFrontRecords } from './records.ts';
 import {
   type ResponseHeadersPolicyView,
   readResponseHeadersPolicyConfig,
-} from './response-headers-policy.ts';
+} from './response-headers-policy-config.ts';
 import type { XmlObject } from './xml.ts';
 
 /** A public key as the edge sees it. */
