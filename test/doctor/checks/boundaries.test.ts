@@ -399,6 +399,53 @@ describe('protection another spelling or another IP family routes around', () =>
     expect(unsigned({ distribution: view([]) })).toEqual([]);
   });
 
+  it('names only the behaviours that require a signature, whatever origin they name', () => {
+    const profile = testProfile({
+      grants: [
+        {
+          when: { apiKeys: ['mobile'] },
+          resources: ['https://media.example.com/a/*', 'https://media.example.com/pub/*'],
+        },
+      ],
+    });
+    const distribution = {
+      status: 'ok',
+      distribution: {
+        id: DISTRIBUTION_ID,
+        aliases: [],
+        behaviors: [
+          { pathPattern: '/a/*', isDefault: false, trustedKeyGroups: [GROUP_ID] },
+          { pathPattern: '/pub/*', isDefault: false, trustedKeyGroups: [] },
+          { pathPattern: '*', isDefault: true, trustedKeyGroups: [], targetOriginId: 'media' },
+        ],
+      },
+    } as const;
+    expect(unsigned({ profile, distribution })[0]!.message).toContain(
+      'requires signatures only on /a/*, while',
+    );
+    const noDefault = {
+      status: 'ok',
+      distribution: {
+        ...distribution.distribution,
+        behaviors: distribution.distribution.behaviors.slice(0, 2),
+      },
+    } as const;
+    expect(unsigned({ profile, distribution: noDefault })).toEqual([]);
+  });
+
+  it('says nothing of IPv6 when the profile refuses ipAddress or names no distribution', () => {
+    const refusing = testProfile({ allowIpRestriction: false });
+    expect(
+      checkIpConditionWithIpv6(
+        inputOf(snapshotOf({ profile: refusing, distribution: view([GROUP_ID], true) })),
+      ),
+    ).toEqual([]);
+    const allowing = testProfile({ allowIpRestriction: true });
+    expect(
+      checkIpConditionWithIpv6(inputOf(snapshotOf({ profile: allowing, distribution: { status: 'unset' } }))),
+    ).toEqual([]);
+  });
+
   it('says how to keep IP-restricted URLs working on an IPv6 distribution, and nothing on an IPv4-only one', () => {
     const profile = testProfile({ allowIpRestriction: true });
     expect(
