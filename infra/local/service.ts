@@ -19,6 +19,7 @@ import { DEMO, ensureDemoDistribution, ensureDemoSecret, writeDemoOrigin } from 
 import { demoPageHandler } from './demo-page.ts';
 import { close, listen } from './http.ts';
 import { ensureCorsPolicy } from './response-headers.ts';
+import { closeAll, startRotationTimer, untilActive } from './rotation-loop.ts';
 import { PORT_OFFSETS, type Sandbox, startSandbox } from './sandbox.ts';
 import { FileStateStore, MemoryStateStore } from './state.ts';
 import { createDevTokenIssuer, type DevTokenIssuer } from './token-issuer.ts';
@@ -172,8 +173,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
         ...(options.activateWithoutPropagation ? { testOnly: { activateWithoutPropagation: true } } : {}),
       });
     // Bootstrap on first start; later starts find the ring and go on from where it was.
-    let result = await rotate();
-    const keyGroupId = result.keyGroupId;
+    const bootstrapped = await rotate();
+    const keyGroupId = bootstrapped.keyGroupId;
     if (keyGroupId === undefined) throw new Error('The rotator did not create or adopt the demo key group.');
     const corsPolicyId = await ensureCorsPolicy(clients.cloudfront, {
       name: 'signet-demo-cors',
@@ -192,10 +193,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     }
 
     // Until the first key has propagated there is nothing to sign with: wait for its activation.
-    while (result.activeKeyId === undefined) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      result = await rotate();
-    }
+    await untilActive(rotate, bootstrapped);
 
     const metrics = new MemoryMetrics();
     const app = createApp(
@@ -214,20 +212,8 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     });
     apiFetch = (request, env) => demoPage(request) ?? app.fetch(request, env as never);
 
-    let rotating: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      rotating = rotating.then(rotate).catch((error: unknown) =>
-        options.log.error('rotation run failed', {
-          error: error instanceof Error ? error.message : String(error),
-        }),
-      );
-      return rotating;
-    };
-    const timer = setInterval(tick, options.fastRotation ? 1000 : 10_000);
-    closers.push(async () => {
-      clearInterval(timer);
-      await rotating;
-    });
+    const rotations = startRotationTimer(rotate, options.fastRotation ? 1000 : 10_000, options.log);
+    closers.push(() => rotations.close());
 
     return {
       endpoints: {
@@ -243,7 +229,7 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
       metrics,
       demoUrl: `${sandbox.endpoints.edge}/private/hello.txt`,
       rotateNow: async () => {
-        await tick();
+        await rotations.tick();
       },
       close: () => closeAll(closers),
     };
@@ -251,10 +237,6 @@ export async function startLocalService(options: LocalServiceOptions): Promise<L
     await closeAll(closers);
     throw error;
   }
-}
-
-async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
-  for (const closeOne of closers.reverse()) await closeOne().catch(() => undefined);
 }
 
 function demoConfig(input: {

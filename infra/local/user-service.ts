@@ -17,6 +17,7 @@ import { MemoryMetrics } from '../../lib/telemetry/memory-metrics.ts';
 import type { Log } from '../../lib/telemetry/ports.ts';
 import { buildApiDependencies } from '../../lib/wiring/api.ts';
 import { close, listen } from './http.ts';
+import { closeAll, startRotationTimer, untilActive } from './rotation-loop.ts';
 import { PORT_OFFSETS, type Sandbox, startSandbox } from './sandbox.ts';
 import { TOKEN_ISSUER_OFFSET } from './service.ts';
 import { FileStateStore, MemoryStateStore } from './state.ts';
@@ -226,13 +227,7 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     }
 
     // Until each profile's first key has propagated there is nothing to sign with.
-    for (const rotate of rotations) {
-      let result = await rotate();
-      while (result.activeKeyId === undefined) {
-        await new Promise((done) => setTimeout(done, 250));
-        result = await rotate();
-      }
-    }
+    for (const rotate of rotations) await untilActive(rotate);
 
     const metrics = new MemoryMetrics();
     const app = createApp(
@@ -255,24 +250,14 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     );
     closers.push(() => close(apiServer as ReturnType<typeof createServer>));
 
-    let rotating: Promise<unknown> = Promise.resolve();
-    const tick = () => {
-      rotating = rotating
-        .then(async () => {
-          for (const rotate of rotations) await rotate();
-        })
-        .catch((error: unknown) =>
-          options.log.error('rotation run failed', {
-            error: error instanceof Error ? error.message : String(error),
-          }),
-        );
-      return rotating;
-    };
-    const timer = setInterval(tick, 10_000);
-    closers.push(async () => {
-      clearInterval(timer);
-      await rotating;
-    });
+    const timer = startRotationTimer(
+      async () => {
+        for (const rotate of rotations) await rotate();
+      },
+      10_000,
+      options.log,
+    );
+    closers.push(() => timer.close());
 
     return {
       endpoints: {
@@ -292,7 +277,7 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
       sandbox,
       metrics,
       rotateNow: async () => {
-        await tick();
+        await timer.tick();
       },
       close: () => closeAll(closers),
     };
@@ -300,10 +285,6 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     await closeAll(closers);
     throw error;
   }
-}
-
-async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
-  for (const closeOne of closers.reverse()) await closeOne().catch(() => undefined);
 }
 
 /** Whether two paths name one file (the second may not exist yet: then compared as resolved). */
