@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileStateStore } from '../../infra/local/state.ts';
 import { createDevTokenIssuer } from '../../infra/local/token-issuer.ts';
@@ -14,7 +14,8 @@ Options:
   --sub NAME            the subject (default: demo)
   --scope SCOPE         a scope to grant; repeat for several (default: demo:read demo:user)
   --expires-in SECONDS  lifetime (default 3600)
-  --state-dir DIR       where npm start keeps its state (default .signet)
+  --state-dir DIR       where npm start keeps its state (default .signet); the sandbox must
+                        have started there once, since its token issuer key lives there
   --config FILE         the config to take the issuer and audience from (default: .signet/config.json)
 
 Example:
@@ -41,8 +42,20 @@ export async function token(args: string[], io: CliIo): Promise<number> {
     throw new EnvironmentError('Expected auth.jwt in the config: the API takes no bearer tokens.');
   const expiresIn = integerOption(values['expires-in'], 'expires-in') ?? 3600;
   if (expiresIn <= 0) throw new UsageError(`Expected --expires-in to be positive; got ${expiresIn}.`);
+  const stateDir = resolve(io.cwd, values['state-dir'] ?? '.signet');
+  const store = new FileStateStore(stateDir, 'token-issuer');
+  // Only the running sandbox's issuer key makes a token the API accepts. Creating a fresh key here
+  // (a wrong or missing --state-dir, or a production config) would print a token that every API
+  // refuses with 401, with nothing saying why.
+  if (store.load() === undefined) {
+    throw new EnvironmentError(
+      `Expected the sandbox's token issuer key in ${join(stateDir, 'token-issuer.json')}; there is none. ` +
+        'Start the sandbox first (npm start, or npm start -- --config FILE), and pass --state-dir with ' +
+        'the directory it printed ("state in ...") if it is not .signet. Production tokens come from your identity provider.',
+    );
+  }
   const issuer = createDevTokenIssuer({
-    store: new FileStateStore(resolve(io.cwd, values['state-dir'] ?? '.signet'), 'token-issuer'),
+    store,
     issuer: jwt.issuer,
     audience: Array.isArray(jwt.audience) ? jwt.audience[0]! : (jwt.audience as string),
     now: io.now,
