@@ -182,6 +182,19 @@ function parseCanonicalResource(pattern: string, options: { trusted?: boolean })
       `Expected no "?" in the host of a resource (use "*"); got ${JSON.stringify(pattern)}.`,
     );
   }
+  // A URL is serialized without its scheme's default port (https://host:443/x is https://host/x), so a
+  // `*://` pattern naming 80 or 443 cannot match both schemes as written: parsed as https below it
+  // would lose `:443` and then also cover http://host/ (port 80). The caller names the scheme instead.
+  // UNCONFIRMED how CloudFront itself compares ports in a Resource; this refusal makes Signet's side
+  // explicit (docs/design.md, "CloudFront facts Signet relies on").
+  const port = /:0*(80|443)$/.exec(host);
+  if (scheme === '*' && port !== null) {
+    throw new SigningError(
+      'ERR_INVALID_RESOURCE',
+      `Expected http:// or https:// in a resource that names port ${port[1]}; got ${JSON.stringify(pattern)}. ` +
+        `Port ${port[1]} is the default of ${port[1] === '443' ? 'https' : 'http'}, whose URLs carry no port, so "*://" cannot cover it for both schemes.`,
+    );
+  }
   // Parsed as https so that a `*://` pattern gets the same host and path serialization as a URL. As in
   // a URL, the first `?` after the host starts the query; `*` and `?` pass through the parser as is.
   let url: URL;

@@ -270,6 +270,31 @@ describe('canonicalResource: a wildcard resource, as signed', () => {
     );
   });
 
+  it.each([
+    ['*://media.example.com:443/*', '443', 'https'],
+    ['*://media.example.com:0443/*', '443', 'https'],
+    ['*://media.example.com:80/videos/*', '80', 'http'],
+  ])('refuses %s: a scheme wildcard cannot name a default port', (pattern, port, scheme) => {
+    expectRefusal(
+      () => canonicalResource(pattern),
+      'ERR_INVALID_RESOURCE',
+      `Expected http:// or https:// in a resource that names port ${port}; got ${JSON.stringify(pattern)}. ` +
+        `Port ${port} is the default of ${scheme}, whose URLs carry no port, so "*://" cannot cover it for both schemes.`,
+    );
+  });
+
+  it('keeps a port that is no scheme default, and lets a named scheme drop its own default', () => {
+    expect(canonicalResource('*://media.example.com:8443/*')).toBe('*://media.example.com:8443/*');
+    expect(canonicalResource('*://media.example.com:4430/*')).toBe('*://media.example.com:4430/*');
+    expect(canonicalResource('https://media.example.com:443/*')).toBe('https://media.example.com/*');
+    expect(
+      resourceMatches(canonicalResource('*://media.example.com:8443/*'), 'http://media.example.com:8443/a'),
+    ).toBe(true);
+    expect(
+      resourceMatches(canonicalResource('*://media.example.com/*'), 'http://media.example.com:443/a'),
+    ).toBe(false);
+  });
+
   it('refuses a line break rather than letting the parser drop it', () => {
     expectRefusal(
       () => canonicalResource(`${MEDIA}/a\n/*`),
