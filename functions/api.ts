@@ -19,7 +19,7 @@ const config = readConfigFromEnvironment(process.env, process.cwd());
 const logger = new Logger({ serviceName: 'signet-api' });
 const deps = buildApiDependencies({
   config,
-  secretsManager: createSecretsManagerClient(config),
+  secretsManager: createSecretsManagerClient(config, { signingPath: true }),
   log: powertoolsLog(logger),
   // The same EMF lines as PowertoolsMetrics (the rotator's), from templates: cheap on the signing path.
   metrics: new EmfMetrics({

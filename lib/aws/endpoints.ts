@@ -32,3 +32,16 @@ function isLoopback(url: string): boolean {
   const host = new URL(url).hostname;
   return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }
+
+/**
+ * Bounds for an SDK client on the signing path (the API's Secrets Manager and KMS clients). The SDK's
+ * own default lets a silent connection hang for 300 s, far past the API function's 10 s timeout: the
+ * caller would get the gateway's bare 500 and no audit line. With these, a hung call fails after
+ * `requestTimeout` and is tried once more, and the caller gets a 503 with Retry-After well inside
+ * the function's timeout (docs/operators.md, "Cold starts"). A Secrets Manager read or a KMS Sign
+ * normally answers in tens of milliseconds.
+ */
+export const SIGNING_PATH_CLIENT = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+} as const;

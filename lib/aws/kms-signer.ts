@@ -2,7 +2,7 @@ import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { Config } from '../config/index.ts';
 import type { KeyAlgorithm } from '../signing/keys.ts';
 import { type DigestSigner, RemoteSigningError } from '../signing/remote.ts';
-import { clientSettings } from './endpoints.ts';
+import { clientSettings, SIGNING_PATH_CLIENT } from './endpoints.ts';
 
 /**
  * This module is imported only for `signer: kms` profiles (lib/keys/kms.ts loads it on first use),
@@ -19,10 +19,11 @@ export const KMS_SIGNING_ALGORITHM: Readonly<
 
 /**
  * The KMS client for signing. Two attempts at most: a throttled KMS should see fewer calls, not
- * three times as many, and the caller is told to retry (503, Retry-After).
+ * three times as many, and the caller is told to retry (503, Retry-After). Each attempt is bounded
+ * ({@link SIGNING_PATH_CLIENT}), so a hung connection cannot outlast the function's timeout.
  */
 export function createKmsSigningClient(config: Config): KMSClient {
-  return new KMSClient({ ...clientSettings(config, 'kms'), maxAttempts: 2 });
+  return new KMSClient({ ...clientSettings(config, 'kms'), ...SIGNING_PATH_CLIENT });
 }
 
 /**

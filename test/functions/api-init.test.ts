@@ -16,22 +16,33 @@ import { httpApiEvent, lambdaContext } from '../support/lambda.ts';
 import { activeRing, ringKey } from '../support/rings.ts';
 import { sdkClient } from '../support/secrets-manager-fixture.ts';
 
-type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+type Handler = (
+  event: unknown,
+  context: unknown,
+) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
 
 const API_KEY = 'init-test-api-key-0123456789';
 
 /** A server in front of a stand-in that can be taken down (every connection dropped) and brought back. */
 class Switchable {
   up = true;
+  /** Accepts each request and never answers it (a connection gone silent), while set. */
+  hang = false;
   calls = 0;
   readonly server: Server;
+  readonly #held: ServerResponse[] = [];
   url = '';
   constructor(handle: (request: IncomingMessage, response: ServerResponse) => void) {
     this.server = createServer((request, response) => {
       this.calls++;
-      if (this.up) handle(request, response);
+      if (this.hang) this.#held.push(response);
+      else if (this.up) handle(request, response);
       else request.socket.destroy();
     });
+  }
+  /** Drops every request held by {@link hang}. */
+  release(): void {
+    for (const response of this.#held.splice(0)) response.socket?.destroy();
   }
 }
 
@@ -71,6 +82,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   secrets.up = true;
+  secrets.hang = false;
+  secrets.release();
   jwks.up = true;
 });
 
@@ -168,12 +181,37 @@ describe('functions/api init phase', () => {
     expect(standIn.countCalls('GetSecretValue')).toBe(2);
   });
 
-  it('answers 503 while the store stays down after a failed init, never crashing', async () => {
+  it('answers 503 while the store stays down after a failed init, never crashing, and signs once it is back', async () => {
     secrets.up = false;
     const handler = await coldStart();
     const token = await issuer.issue({ sub: 'carol', scope: ['media:read'] });
     const answer = await handler(signRequest({ authorization: `Bearer ${token}` }), lambdaContext());
     expect(answer.statusCode).toBe(503);
     expect(answer.body).not.toMatch(/ECONNRESET|socket|stack/i);
+
+    // The same container, once Secrets Manager answers again: no restart needed.
+    secrets.up = true;
+    const later = await handler(signRequest({ authorization: `Bearer ${token}` }), lambdaContext());
+    expect(later.statusCode, later.body).toBe(200);
+    expect(JSON.parse(later.body).keyId).toBe('K2JCJMDEHXQW5F');
+  });
+
+  it('gives up on a store that hangs: the init ends, the caller gets a 503 with Retry-After, not a timeout', async () => {
+    secrets.hang = true;
+    secrets.calls = 0;
+    // The import resolves although no Secrets Manager call ever answers.
+    const handler = await coldStart();
+    expect(secrets.calls).toBeGreaterThan(0);
+
+    const token = await issuer.issue({ sub: 'dan', scope: ['media:read'] });
+    const answer = await handler(signRequest({ authorization: `Bearer ${token}` }), lambdaContext());
+    expect(answer.statusCode, answer.body).toBe(503);
+    expect(Number(answer.headers?.['retry-after'])).toBeGreaterThan(0);
+    expect(answer.body).not.toMatch(/timed out|TimeoutError|socket|stack/i);
+
+    secrets.hang = false;
+    secrets.release();
+    const later = await handler(signRequest({ authorization: `Bearer ${token}` }), lambdaContext());
+    expect(later.statusCode, later.body).toBe(200);
   });
 });
