@@ -89,6 +89,12 @@ export const profileSchema = z.strictObject({
    */
   signer: z.enum(['secrets-manager', 'kms']).default('secrets-manager'),
   /**
+   * `retiring`: a profile switched back from `signer: kms` whose ring may still hold KMS keys. Keeps the
+   * KMS grants and the KMS-enabled API entry deployed, and makes every rotator run sweep the KMS keys
+   * tagged for its ring, until the ring holds none; then remove it. docs/operators.md, "KMS signing".
+   */
+  kms: z.enum(['retiring']).optional(),
+  /**
    * `kms` profiles only, opt-in: expiries are rounded to this grid (seconds), so identical policies
    * within one window reuse one cached KMS signature. Never past the grant's or `ttl.max`'s ceiling.
    */
@@ -295,6 +301,14 @@ export const configSchema = z
           code: 'custom',
           path: ['profiles', name, 'hash'],
           message: 'Expected sha256 (or no hash) with signer: kms (KMS signs with SHA-256 only)',
+        });
+      }
+      if (profile.kms !== undefined && profile.signer === 'kms') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'kms'],
+          message:
+            'Expected kms: retiring only with signer: secrets-manager (it marks a profile switched back from signer: kms)',
         });
       }
       if (profile.expiryRounding !== undefined && profile.signer !== 'kms') {

@@ -93,25 +93,50 @@ export async function newKmsRingKey(
 }
 
 /**
+ * Whether this run sweeps the KMS keys tagged for the ring (docs/operators.md, "KMS signing"): always
+ * for a `signer: kms` profile or one marked `kms: retiring` (switched back: a key a kill left untracked
+ * before the switch is named by nothing but its tag); else while the ring names a KMS key, or a KMS
+ * key left it less than {@link KMS_DELETION_WINDOW_DAYS} ago (a kill between the ring write and
+ * ScheduleKeyDeletion). A profile that never signed through KMS makes no KMS call: the sweep lists
+ * every key of the account and region and reads each one's tags.
+ */
+export function kmsSweepDue(profile: Profile, ring: KeyRing | undefined, now: Date): boolean {
+  if (profile.signer === 'kms' || profile.kms === 'retiring') return true;
+  if (ring === undefined) return false;
+  if (ring.keys.some((key) => key.kmsKeyArn !== undefined)) return true;
+  const since = now.getTime() - KMS_DELETION_WINDOW_DAYS * 86_400_000;
+  return ring.history.some((entry) => {
+    if (entry.kmsKeyArn === undefined) return false;
+    const left = entry.removedAt ?? entry.revokedAt;
+    return left === undefined || Date.parse(left) > since;
+  });
+}
+
+/**
  * Schedules deletion of every KMS key tagged for this ring that no ring key names and that is older
  * than {@link KMS_ORPHAN_GRACE_SECONDS}: removed keys whose scheduling a crash interrupted, and keys
- * created by a run killed before its ring write. Returns the ARNs scheduled.
+ * created by a run killed before its ring write. Answers the ARNs scheduled, and those of untracked
+ * keys left alone because they are younger than the grace period (a later run schedules them).
  */
 export async function sweepKmsKeys(
   kms: KmsKeyPort,
   ring: KeyRing | undefined,
   profile: Profile,
   now: Date,
-): Promise<string[]> {
+): Promise<{ readonly scheduled: string[]; readonly waiting: string[] }> {
   const tracked = new Set(
     (ring?.keys ?? []).flatMap((key) => (key.kmsKeyArn === undefined ? [] : [key.kmsKeyArn])),
   );
   const scheduled: string[] = [];
+  const waiting: string[] = [];
   for (const key of await kms.listTagged(KMS_RING_TAG, profile.keyRing.secretId)) {
     if (tracked.has(key.arn) || key.state === 'PendingDeletion') continue;
-    if (now.getTime() - key.createdAt.getTime() < KMS_ORPHAN_GRACE_SECONDS * 1000) continue;
+    if (now.getTime() - key.createdAt.getTime() < KMS_ORPHAN_GRACE_SECONDS * 1000) {
+      waiting.push(key.arn);
+      continue;
+    }
     await kms.scheduleDeletion(key.arn, KMS_DELETION_WINDOW_DAYS);
     scheduled.push(key.arn);
   }
-  return scheduled;
+  return { scheduled, waiting };
 }

@@ -10,7 +10,7 @@ import { type CanaryProbe, checkCanary, fetchCanaryProbe } from './canary.ts';
 import { RotationError, RotationInvariantError } from './errors.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import type { GeneratedKeyPair } from './keygen.ts';
-import { type KmsKeyPort, sweepKmsKeys } from './kms-keys.ts';
+import { type KmsKeyPort, kmsSweepDue, sweepKmsKeys } from './kms-keys.ts';
 import { keyGroupNameFor, legacyKeyGroupNameFor } from './names.ts';
 import { holdsOwnKey } from './ownership.ts';
 import { accountKeysSummary, PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
@@ -219,11 +219,25 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   // The invariants are checked on what the services hold now, not on what this run meant to write.
   const now = options.now();
   let final = await observe(options);
-  if (options.kms !== undefined && options.profile.signer === 'kms') {
-    // KMS keys tagged for this ring that no ring key names: scheduled for deletion, not left billing.
-    for (const arn of await sweepKmsKeys(options.kms, final.versioned?.ring, options.profile, now)) {
+  if (options.kms !== undefined && kmsSweepDue(options.profile, final.versioned?.ring, now)) {
+    // KMS keys tagged for this ring that no ring key names: scheduled for deletion, not left billing,
+    // also after the profile switched back to secrets-manager (kmsSweepDue says while).
+    const ring = final.versioned?.ring;
+    const swept = await sweepKmsKeys(options.kms, ring, options.profile, now);
+    for (const arn of swept.scheduled) {
       log.warn('untracked KMS key scheduled for deletion', { ...dimensions, kmsKeyArn: arn });
       commits.push({ transition: `kms-sweep:${arn}`, step: 'delete-orphan' });
+    }
+    if (
+      options.profile.kms === 'retiring' &&
+      swept.waiting.length === 0 &&
+      ring !== undefined &&
+      !ring.keys.some((key) => key.kmsKeyArn !== undefined)
+    ) {
+      log.info(
+        'KMS retired: no key of the ring is in KMS and every KMS key tagged for it is scheduled for deletion; remove kms: retiring from the profile',
+        dimensions,
+      );
     }
   }
   const violations = checkInvariants(stateOf(options, final, now), {

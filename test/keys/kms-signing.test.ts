@@ -358,13 +358,20 @@ describe('key ring documents with KMS keys', () => {
     expect(JSON.parse(serializeKeyRing(ring)).schema).toBe('signet.keyring/2');
   });
 
-  it('refuses signer: kms with sha1, and expiryRounding without signer: kms', () => {
+  it('refuses signer: kms with sha1, expiryRounding without signer: kms, and kms: retiring with it', () => {
     const profile = { domains: ['m.example.com'], keyRing: { secretId: 's' } };
     expect(() =>
       parseConfig({ profiles: { a: { ...profile, signer: 'kms', algorithm: 'rsa-2048', hash: 'sha1' } } }),
     ).toThrow(/sha256 \(or no hash\) with signer: kms/);
     expect(() => parseConfig({ profiles: { a: { ...profile, expiryRounding: 60 } } })).toThrow(
       /expiryRounding only with signer: kms/,
+    );
+    expect(() => parseConfig({ profiles: { a: { ...profile, signer: 'kms', kms: 'retiring' } } })).toThrow(
+      /kms: retiring only with signer: secrets-manager/,
+    );
+    expect(() => parseConfig({ profiles: { a: { ...profile, kms: 'gone' } } })).toThrow(/retiring/);
+    expect(parseConfig({ profiles: { a: { ...profile, kms: 'retiring' } } }).profiles.a!.kms).toBe(
+      'retiring',
     );
   });
 });
