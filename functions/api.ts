@@ -8,7 +8,7 @@ import middy from '@middy/core';
 import { EmfMetrics } from '../lib/aws/emf-metrics.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
-import { readConfigFromEnvironment } from '../lib/config/index.ts';
+import { readConfigFromEnvironment } from '../lib/config/load.ts';
 import { createApp } from '../lib/http/app.ts';
 import { metricsNamespace } from '../lib/telemetry/catalogue.ts';
 import { noMetrics, silentLog } from '../lib/telemetry/ports.ts';

@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import { createAwsClients } from '../lib/aws/clients.ts';
 import { powertoolsLog } from '../lib/aws/powertools-log.ts';
 import { PowertoolsMetrics } from '../lib/aws/powertools-metrics.ts';
-import { readConfigFromEnvironment } from '../lib/config/index.ts';
+import { readConfigFromEnvironment } from '../lib/config/load.ts';
 import { metricsNamespace } from '../lib/telemetry/catalogue.ts';
 import { createRotatorHandler } from '../lib/wiring/rotator.ts';
 

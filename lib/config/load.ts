@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { load as loadYaml } from 'js-yaml';
 import type * as z from 'zod';
 import { deepFreeze } from './deep-freeze.ts';
 import { type Config, configSchema, type Profile } from './schema.ts';
@@ -36,11 +35,18 @@ export function parseConfig(document: unknown, source = 'the configuration'): Co
 }
 
 /**
- * Reads the configuration named by `reference`: inline JSON (text starting with `{`), or the path of
- * a JSON or YAML file (by its extension: `.yaml` or `.yml`), relative to `cwd`. YAML is parsed with
- * js-yaml's default (safe) schema: no custom tags, nothing executed.
+ * Parses YAML text into a document. The caller brings it (lib/config/index.ts passes js-yaml's), so
+ * that the Lambda functions, which read the config as JSON, bundle no YAML parser (46 KB of the API
+ * bundle; docs/operators.md, "Bundle size").
  */
-export function readConfig(reference: string, cwd: string): Config {
+export type YamlParser = (text: string) => unknown;
+
+/**
+ * Reads the configuration named by `reference`: inline JSON (text starting with `{`), or the path of
+ * a JSON or YAML file (by its extension: `.yaml` or `.yml`), relative to `cwd`. A YAML file needs
+ * `parseYaml`; without it, it is refused with a clear error.
+ */
+export function readConfig(reference: string, cwd: string, parseYaml?: YamlParser): Config {
   const trimmed = reference.trim();
   if (trimmed.startsWith('{'))
     return parseConfig(parseText(trimmed, 'json', 'the inline configuration'), 'the inline configuration');
@@ -54,12 +60,20 @@ export function readConfig(reference: string, cwd: string): Config {
     });
   }
   const format = ['.yaml', '.yml'].includes(extname(path).toLowerCase()) ? 'yaml' : 'json';
-  return parseConfig(parseText(text, format, path), path);
+  if (format === 'yaml' && parseYaml === undefined) {
+    throw new ConfigError(
+      `Expected a JSON configuration (inline, or a .json file); got the YAML file ${path}. This program ` +
+        'reads no YAML: serverless.yml renders the YAML config to JSON for the Lambda functions.',
+    );
+  }
+  return parseConfig(parseText(text, format, path, parseYaml), path);
 }
 
 /**
- * The configuration of a Lambda function: `SIGNET_CONFIG` holds inline JSON or the path of a JSON or
- * YAML file. Called once per cold start; a missing or invalid config fails the cold start with one error.
+ * The configuration of a Lambda function: `SIGNET_CONFIG` holds inline JSON (what serverless.yml
+ * renders from the YAML config) or the path of a JSON file; a YAML file is refused (the functions
+ * bundle no YAML parser). Called once per cold start; a missing or invalid config fails the cold
+ * start with one error.
  */
 export function readConfigFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
@@ -100,9 +114,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-function parseText(text: string, format: 'json' | 'yaml', source: string): unknown {
+function parseText(
+  text: string,
+  format: 'json' | 'yaml',
+  source: string,
+  parseYaml: YamlParser | undefined = undefined,
+): unknown {
   try {
-    return format === 'json' ? JSON.parse(text) : loadYaml(text);
+    return format === 'json' || parseYaml === undefined ? JSON.parse(text) : parseYaml(text);
   } catch (cause) {
     throw new ConfigError(`Expected ${format.toUpperCase()} in ${source}: ${(cause as Error).message}`, [], {
       cause,

@@ -4,7 +4,8 @@ import type * as z from 'zod';
 import { authorize } from '../access/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Principal } from '../auth/principal.ts';
-import { type Config, type Profile, profileName } from '../config/index.ts';
+import type { Config, Profile } from '../config/index.ts';
+import { profileName } from '../config/load.ts';
 import type { KeyRingCache } from '../keys/cache.ts';
 import {
   assertNoWildcard,

@@ -134,15 +134,21 @@ describe('config', () => {
     expect(() => readConfig('{"profiles": ', dir)).toThrow(/Expected JSON in the inline configuration/);
   });
 
-  it('reads a YAML file named by SIGNET_CONFIG at a Lambda cold start', () => {
+  it('reads a JSON file named by SIGNET_CONFIG at a Lambda cold start, and refuses a YAML one clearly (the functions bundle no YAML parser)', () => {
     const dir = tempDir();
+    writeFileSync(join(dir, 'signet.json'), JSON.stringify(minimal));
+    expect(
+      readConfigFromEnvironment({ SIGNET_CONFIG: 'signet.json' }, dir).profiles.media?.keyRing.secretId,
+    ).toBe(minimal.profiles.media.keyRing.secretId);
     writeFileSync(
       join(dir, 'signet.yml'),
       'profiles:\n  media:\n    domains: [media.example.com]\n    keyRing: { secretId: signet/media }\n',
     );
-    expect(
-      readConfigFromEnvironment({ SIGNET_CONFIG: 'signet.yml' }, dir).profiles.media?.keyRing.secretId,
-    ).toBe('signet/media');
+    expect(() => readConfigFromEnvironment({ SIGNET_CONFIG: 'signet.yml' }, dir)).toThrow(
+      /Expected a JSON configuration \(inline, or a \.json file\); got the YAML file .*signet\.yml/,
+    );
+    // The CLI's reader (lib/config/index.ts) still reads it.
+    expect(readConfig('signet.yml', dir).profiles.media?.keyRing.secretId).toBe('signet/media');
   });
 
   it('fails a Lambda cold start with a clear error when SIGNET_CONFIG is missing or invalid', () => {
