@@ -75,7 +75,14 @@ module.exports = async ({ resolveVariable }) => {
     );
   }
 
+  // The rings whose keys may be in KMS: signer: kms profiles, and profiles switched back from it
+  // (kms: retiring), whose active key may still sign through KMS until the rotator removes it. The
+  // KMS grants and the KMS-enabled API entry stay while any is left (docs/operators.md, "KMS signing").
   const kmsKeyRings = Object.values(config.profiles)
+    .filter((p) => p.signer === 'kms' || p.kms === 'retiring')
+    .map((p) => p.keyRing.secretId);
+  // Only signer: kms profiles get new KMS keys: a retiring ring may sign and delete, never create.
+  const kmsCreateKeyRings = Object.values(config.profiles)
     .filter((p) => p.signer === 'kms')
     .map((p) => p.keyRing.secretId);
   const apiKeysSecretId = config.auth.apiKeys?.secretId ?? '';
@@ -109,14 +116,25 @@ module.exports = async ({ resolveVariable }) => {
     /** `{ Ref }` to every profile's key ring secret, for the IAM statements (infra/aws/iam.yml). */
     keyRingSecrets: profiles.secretRefs,
     apiKeysSecretName: apiKeysSecretId,
-    /** 'true' when a profile signs through KMS (signer: kms): the SignsWithKms condition of infra/aws/iam.yml. */
-    kmsSigning: String(kmsKeyRings.length > 0),
     /**
-     * The key ring secrets of the signer: kms profiles, the values of the signet:key-ring tag the IAM
-     * conditions allow (a placeholder when none: the statements are then left out by SignsWithKms).
+     * 'true' when a profile signs through KMS (signer: kms) or may still (kms: retiring): the
+     * SignsWithKms condition of infra/aws/iam.yml.
+     */
+    kmsSigning: String(kmsKeyRings.length > 0),
+    /** 'true' when a profile has signer: kms: the CreatesKmsKeys condition (kms:CreateKey). */
+    kmsCreatesKeys: String(kmsCreateKeyRings.length > 0),
+    /**
+     * The key ring secrets of the signer: kms and kms: retiring profiles, the values of the
+     * signet:key-ring tag the IAM conditions allow (a placeholder when none: the statements are then
+     * left out by SignsWithKms).
      */
     kmsKeyRings: kmsKeyRings.length > 0 ? kmsKeyRings : ['none'],
-    /** The API's entry: the one with KMS signing only when a profile needs it (its bundle carries the KMS client). */
+    /** The signer: kms profiles' rings only: the tag kms:CreateKey may put on a new key. */
+    kmsCreateKeyRings: kmsCreateKeyRings.length > 0 ? kmsCreateKeyRings : ['none'],
+    /**
+     * The API's entry: the one with KMS signing only when a profile needs it, kms: retiring included
+     * (its bundle carries the KMS client).
+     */
     apiHandler: kmsKeyRings.length > 0 ? 'functions/api-kms.handler' : 'functions/api.handler',
     jwtIssuer: jwt?.issuer ?? '',
     jwtAudience: jwt === undefined ? [] : [jwt.audience].flat(),

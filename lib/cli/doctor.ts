@@ -59,9 +59,14 @@ export async function doctor(args: string[], io: CliIo): Promise<number> {
   return ok ? EXIT.ok : EXIT.denied;
 }
 
-/** KMS for the doctor when a profile signs through it (signer: kms): the keys' state and public key. */
+/**
+ * KMS for the doctor when a profile signs through it (signer: kms, or still may: kms: retiring): the
+ * keys' state and public key.
+ */
 export function kmsPortFor(config: Config): KmsKeyPort | undefined {
-  const usesKms = Object.values(config.profiles).some((profile) => profile.signer === 'kms');
+  const usesKms = Object.values(config.profiles).some(
+    (profile) => profile.signer === 'kms' || profile.kms === 'retiring',
+  );
   return usesKms ? new SdkKmsKeyPort(createKmsClient(config)) : undefined;
 }
 

@@ -939,10 +939,13 @@ describe('KMS signing (signer: kms)', () => {
       .flatMap((policy) => policy.PolicyDocument.Statement)
       .map((entry) => (entry as { 'Fn::If'?: [string, Statement, unknown] })['Fn::If'])
       .filter(
-        (conditional): conditional is [string, Statement, unknown] => conditional?.[0] === 'SignsWithKms',
+        (conditional): conditional is [string, Statement, unknown] =>
+          conditional?.[0] === 'SignsWithKms' || conditional?.[0] === 'CreatesKmsKeys',
       );
+  /** The rings of the multi stage that may hold KMS keys: media-docs (kms: retiring), downloads (signer: kms). */
+  const KMS_RINGS = ['signet/multi/media-docs/key-ring', 'signet/multi/downloads/key-ring'];
 
-  it('is on only in a stage with a signer: kms profile, and then names exactly those rings', () => {
+  it('is on only in a stage with a signer: kms or kms: retiring profile, and then names exactly those rings', () => {
     for (const [name, on] of [
       ['dev', 'false'],
       ['prod', 'false'],
@@ -950,7 +953,14 @@ describe('KMS signing (signer: kms)', () => {
     ] as const) {
       const { template } = stage(name);
       expect(template.Conditions.SignsWithKms).toEqual({ 'Fn::Equals': [{ Ref: 'KmsSigning' }, 'true'] });
+      expect(template.Conditions.CreatesKmsKeys).toEqual({
+        'Fn::And': [{ Condition: 'SignsWithKms' }, { 'Fn::Equals': [{ Ref: 'KmsCreatesKeys' }, 'true'] }],
+      });
       expect(template.Parameters.KmsSigning).toMatchObject({ Default: on, AllowedValues: ['true', 'false'] });
+      expect(template.Parameters.KmsCreatesKeys).toMatchObject({
+        Default: on,
+        AllowedValues: ['true', 'false'],
+      });
     }
     for (const conditional of [
       ...kmsStatements(resource(stage('multi').template, 'ApiRole')),
@@ -959,9 +969,14 @@ describe('KMS signing (signer: kms)', () => {
       expect(conditional[2]).toEqual({ Ref: 'AWS::NoValue' });
       const text = JSON.stringify(conditional[1].Condition ?? {});
       if ([conditional[1].Action].flat().includes('kms:ListKeys')) continue;
-      // Every other KMS statement is bound to the tag of the downloads profile's ring, and no other.
+      // Every other KMS statement is bound to the tag of the downloads profile's ring; all but
+      // CreateKey also to the retiring media-docs ring's (to sign and delete, never to create).
       expect(text).toContain('"signet/multi/downloads/key-ring"');
       expect(text).not.toContain('signet/multi/media/key-ring');
+      const creates = [conditional[1].Action].flat().includes('kms:CreateKey');
+      expect(conditional[0]).toBe(creates ? 'CreatesKmsKeys' : 'SignsWithKms');
+      if (creates) expect(text).not.toContain('media-docs');
+      else expect(text).toContain('"signet/multi/media-docs/key-ring"');
     }
   });
 
@@ -974,7 +989,7 @@ describe('KMS signing (signer: kms)', () => {
         Resource: KEY_ARNS,
         Condition: {
           StringEquals: {
-            'aws:ResourceTag/signet:key-ring': ['signet/multi/downloads/key-ring'],
+            'aws:ResourceTag/signet:key-ring': KMS_RINGS,
             'kms:MessageType': 'DIGEST',
             'kms:SigningAlgorithm': ['RSASSA_PKCS1_V1_5_SHA_256', 'ECDSA_SHA_256'],
           },
@@ -1009,7 +1024,7 @@ describe('KMS signing (signer: kms)', () => {
       else if (!actions.includes('kms:CreateKey')) {
         expect(statement.Resource).toEqual(KEY_ARNS);
         expect(statement.Condition).toMatchObject({
-          StringEquals: { 'aws:ResourceTag/signet:key-ring': ['signet/multi/downloads/key-ring'] },
+          StringEquals: { 'aws:ResourceTag/signet:key-ring': KMS_RINGS },
         });
       }
     }
@@ -1022,7 +1037,7 @@ describe('the KMS client in the API bundle (signer: kms only)', () => {
       maxBuffer: 64 * 1024 * 1024,
     }).toString('utf8');
 
-  it('deploys functions/api-kms.handler, whose bundle signs through KMS, only for a config with a signer: kms profile', () => {
+  it('deploys functions/api-kms.handler, whose bundle signs through KMS, only for a config with a signer: kms (or kms: retiring) profile', () => {
     const handlerOf = (name: StageName) =>
       resource(stage(name).template, 'ApiLambdaFunction').Properties.Handler;
     expect(handlerOf('dev')).toBe('functions/api.handler');
