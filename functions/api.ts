@@ -2,11 +2,9 @@
 // builds the SDK clients and caches once per cold start, then (top-level await, so during Lambda's
 // init phase) loads the key rings, API keys and JWKS the first request would otherwise wait for;
 // everything else lives in lib/. docs/operators.md, "Cold starts".
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { EmfMetrics } from '../lib/aws/emf-metrics.ts';
-import { powertoolsLog } from '../lib/aws/powertools-log.ts';
+import { JsonLog } from '../lib/aws/json-log.ts';
 import { createSecretsManagerClient } from '../lib/aws/secrets-manager-client.ts';
 import { readConfigFromEnvironment } from '../lib/config/load.ts';
 import { createApp } from '../lib/http/app.ts';
@@ -16,11 +14,12 @@ import { buildApiDependencies, DEFAULT_WARM_TIMEOUT_MS } from '../lib/wiring/api
 import { lambdaHandler } from '../lib/wiring/lambda-http.ts';
 
 const config = readConfigFromEnvironment(process.env, process.cwd());
-const logger = new Logger({ serviceName: 'signet-api' });
+// The Powertools Logger's lines, written without it: cheap on the signing path (lib/aws/json-log.ts).
+const log = new JsonLog({ serviceName: 'signet-api' });
 const deps = buildApiDependencies({
   config,
   secretsManager: createSecretsManagerClient(config, { signingPath: true }),
-  log: powertoolsLog(logger),
+  log,
   // The same EMF lines as PowertoolsMetrics (the rotator's), from templates: cheap on the signing path.
   metrics: new EmfMetrics({
     namespace: process.env.SIGNET_METRICS_NAMESPACE ?? metricsNamespace(config.stage),
@@ -36,12 +35,15 @@ export const warmed = await deps.warm({ timeoutMs: DEFAULT_WARM_TIMEOUT_MS });
 
 const appHandler = lambdaHandler(app);
 
-/** The API Gateway v2 handler. */
-export const handler = middy(appHandler).use(injectLambdaContext(logger));
+/** The API Gateway v2 handler: each invocation's log lines carry its Lambda context. */
+export const handler = (event: APIGatewayProxyEventV2, context: Context) => {
+  log.setContext(context);
+  return appHandler(event, context);
+};
 
 // Requests answered in-process before the first caller's, so that it does not pay for compiling the
 // adapter, the router, the body's schema and the access checks: a GET /v1/health through the app's
-// adapter (not the logger's middleware: the first real request stays the one logged as the cold
+// adapter (not `handler`, which sets the log's context: the first real request stays the one logged as the cold
 // start), and a POST /v1/signed-urls through a second instance of the app whose caller is a made-up
 // principal no grant names (so it is refused), with no key to sign with in any case, and whose log
 // lines and metrics go nowhere. The key rings are loaded, so neither calls anything.
