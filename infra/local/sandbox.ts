@@ -28,6 +28,8 @@ export interface SandboxOptions {
   readonly edgeTls?: { readonly cert: string; readonly key: string };
   /** Also start the KMS stand-in (base+6), for `signer: kms` profiles: `npm start -- --kms`. */
   readonly kms?: boolean;
+  /** The CloudFront stand-in's public key quota (a config's `aws.publicKeyQuota`); default 10. */
+  readonly maxPublicKeys?: number;
 }
 
 /** The three AWS stand-ins, running. */
@@ -59,6 +61,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     const cloudfront = await startCloudFront({
       port: port(PORT_OFFSETS.cloudfront),
       store: store('cloudfront'),
+      ...(options.maxPublicKeys === undefined ? {} : { maxPublicKeys: options.maxPublicKeys }),
     });
     started.push(cloudfront);
     const edge = await startEdge({

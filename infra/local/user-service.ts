@@ -131,6 +131,8 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     ...(tls === undefined ? {} : { edgeTls: { cert: tls.cert, key: tls.key } }),
     // signer: kms profiles sign through the KMS stand-in (docs/operators.md, "KMS signing").
     ...(Object.values(user.profiles).some((profile) => profile.signer === 'kms') ? { kms: true } : {}),
+    // A raised quota in the config is the account's: the local CloudFront grants the same.
+    ...(user.aws?.publicKeyQuota === undefined ? {} : { maxPublicKeys: user.aws.publicKeyQuota }),
   });
   const closers: (() => Promise<void>)[] = [() => sandbox.close()];
   if (scratch !== undefined) closers.unshift(async () => rmSync(scratch, { recursive: true, force: true }));

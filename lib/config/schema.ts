@@ -77,6 +77,11 @@ export const profileSchema = z.strictObject({
    * written out reads back the same); set at the top level, not here.
    */
   stage: z.string().regex(STAGE).optional(),
+  /**
+   * The config's `aws.publicKeyQuota`, copied here when the config is parsed, as `stage` is: the
+   * planner judges one profile at a time. Set it under `aws`, not here.
+   */
+  publicKeyQuota: z.number().int().positive().optional(),
   /** A distribution whose cache behaviours should trust the key group (checked by `signet doctor`). */
   distributionId: z.string().min(1).optional(),
   /** The algorithm of keys the rotator creates. */
@@ -183,6 +188,20 @@ export const authSchema = z.strictObject({
  */
 export const awsSchema = z.strictObject({
   region: z.string().min(1).optional(),
+  /**
+   * CloudFront's quota of public keys in this account, once raised in Service Quotas (default 10,
+   * shared by every stage and profile). The rotator plans with it and doctor and the status page
+   * count against it; Signet does not read Service Quotas (docs/operators.md, "Several stages in one
+   * account").
+   */
+  publicKeyQuota: z
+    .number()
+    .int('Expected a whole number of public keys')
+    .min(
+      1,
+      'Expected the public key quota Service Quotas shows for CloudFront (at least 1; the default is 10)',
+    )
+    .optional(),
   endpoints: z
     .strictObject({
       secretsManager: z.string().url().optional(),
@@ -245,6 +264,13 @@ export const configSchema = z
       });
     }
     for (const [name, profile] of Object.entries(config.profiles)) {
+      if (profile.publicKeyQuota !== undefined && profile.publicKeyQuota !== config.aws?.publicKeyQuota) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'publicKeyQuota'],
+          message: `Expected the public key quota under aws (aws.publicKeyQuota: ${profile.publicKeyQuota}); it is the account's, so a profile takes the config's`,
+        });
+      }
       if (profile.stage !== undefined && profile.stage !== config.stage) {
         ctx.addIssue({
           code: 'custom',
@@ -338,12 +364,20 @@ export const configSchema = z
       }
     }
   })
-  // Each profile carries the config's stage: the rotator names its key group with it.
+  // Each profile carries the config's stage (the rotator names its key group with it) and the
+  // account's public key quota (the planner counts against it).
   .transform((config) => {
     const { stage } = config;
-    if (stage === undefined) return config;
+    const publicKeyQuota = config.aws?.publicKeyQuota;
+    if (stage === undefined && publicKeyQuota === undefined) return config;
     const profiles: Record<string, z.output<typeof profileSchema>> = {};
-    for (const [name, profile] of Object.entries(config.profiles)) profiles[name] = { ...profile, stage };
+    for (const [name, profile] of Object.entries(config.profiles)) {
+      profiles[name] = {
+        ...profile,
+        ...(stage === undefined ? {} : { stage }),
+        ...(publicKeyQuota === undefined ? {} : { publicKeyQuota }),
+      };
+    }
     return { ...config, profiles };
   });
 

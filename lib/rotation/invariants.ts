@@ -1,6 +1,6 @@
 import { leftKeyValidUntil, propagationOf, recordedValidUntil, validUntilOf } from './bounds.ts';
 import { classifySignetKeys, ownKeyGroup } from './ownership.ts';
-import { MAX_KEYS_PER_GROUP, MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
+import { MAX_KEYS_PER_GROUP, publicKeyQuotaOf } from './quotas.ts';
 import type { RotationState } from './state.ts';
 
 /** Stable codes of the rotation invariants (docs/design.md, "Invariants"). */
@@ -58,10 +58,10 @@ export function checkInvariants(state: RotationState, options: InvariantOptions 
       'GROUP_OVER_QUOTA',
       `Key group ${group.id} holds ${group.items.length} keys; CloudFront allows ${MAX_KEYS_PER_GROUP}.`,
     );
-  if (publicKeys.length >= MAX_PUBLIC_KEYS_PER_ACCOUNT) {
+  if (publicKeys.length >= publicKeyQuotaOf(profile)) {
     add(
       'ACCOUNT_AT_QUOTA',
-      `The account holds ${publicKeys.length} public keys; no rotation can introduce another.`,
+      `The account holds ${publicKeys.length} of its ${publicKeyQuotaOf(profile)} public keys; no rotation can introduce another.`,
       undefined,
       'warning',
     );

@@ -18,12 +18,7 @@ import {
   keyGroupNotOursMessage,
   ownKeyGroup,
 } from './ownership.ts';
-import {
-  countAccountKeys,
-  describeAccountKeys,
-  MAX_KEYS_PER_GROUP,
-  MAX_PUBLIC_KEYS_PER_ACCOUNT,
-} from './quotas.ts';
+import { countAccountKeys, describeAccountKeys, MAX_KEYS_PER_GROUP, publicKeyQuotaOf } from './quotas.ts';
 import type { RegisteredKeyGroup } from './registry.ts';
 import type { RotationState } from './state.ts';
 
@@ -138,7 +133,7 @@ export function planRotation(state: RotationState, options: PlanOptions = {}): R
   const notOurs = namesakeNotOurs(state);
   if (notOurs !== undefined) return notOurs;
   const group = ownKeyGroup(state);
-  const accountFull = publicKeys.length >= MAX_PUBLIC_KEYS_PER_ACCOUNT;
+  const accountFull = publicKeys.length >= publicKeyQuotaOf(profile);
   const groupFull = group !== undefined && group.items.length >= MAX_KEYS_PER_GROUP;
 
   if (ring === undefined) {
@@ -361,8 +356,11 @@ function accountFullAction(state: RotationState): RotationAction {
     kind: 'blocked',
     reason: 'account-full',
     message:
-      `The account holds ${accountKeysSummary(state)}, CloudFront's default maximum (shared by every stage and profile); ` +
-      'delete one or raise the quota.',
+      state.profile.publicKeyQuota === undefined
+        ? `The account holds ${accountKeysSummary(state)}, CloudFront's default maximum (shared by every stage and profile); ` +
+          'delete one, or raise the quota in Service Quotas and set aws.publicKeyQuota in the config.'
+        : `The account holds ${accountKeysSummary(state)}, the quota the config names (aws.publicKeyQuota, shared by every stage and profile); ` +
+          'delete one, or raise the quota in Service Quotas and aws.publicKeyQuota with it.',
   };
 }
 
@@ -379,7 +377,7 @@ export function accountKeysSummary(state: RotationState): string {
       keyIds: (ring?.keys ?? []).flatMap((key) => (key.id === undefined ? [] : [key.id])),
     },
   ]);
-  return `${count.total} of ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys: ${describeAccountKeys(count)}`;
+  return `${count.total} of ${publicKeyQuotaOf(profile)} public keys: ${describeAccountKeys(count)}`;
 }
 
 function at(iso: string, plusSeconds: number): Date {

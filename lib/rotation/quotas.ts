@@ -18,6 +18,17 @@ export const MAX_KEYS_PER_GROUP = 5;
 /** CloudFront's default quota of public keys per account, all profiles and stages together (`TooManyPublicKeys`). */
 export const MAX_PUBLIC_KEYS_PER_ACCOUNT = 10;
 
+/**
+ * The account's public key quota the planner, doctor and the status page count against: the
+ * config's `aws.publicKeyQuota` (copied into each profile when the config is parsed) once the
+ * operator raised it in Service Quotas, else CloudFront's default. Signet does not read Service
+ * Quotas itself (docs/operators.md, "Several stages in one account"): a value set too high only means
+ * CloudFront refuses the next key with `TooManyPublicKeys`, which the rotator reports as blocked.
+ */
+export function publicKeyQuotaOf(profile: { readonly publicKeyQuota?: number | undefined }): number {
+  return profile.publicKeyQuota ?? MAX_PUBLIC_KEYS_PER_ACCOUNT;
+}
+
 /** One key ring whose keys count under its stage: what the planner or doctor knows of a ring it reads. */
 export interface KeyRingOwner {
   /** The config's stage, when it names one. */

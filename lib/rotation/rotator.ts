@@ -14,7 +14,7 @@ import { type KmsKeyPort, kmsSweepDue, sweepKmsKeys } from './kms-keys.ts';
 import { keyGroupNameFor, legacyKeyGroupNameFor } from './names.ts';
 import { holdsOwnKey } from './ownership.ts';
 import { accountKeysSummary, PHASE_KINDS, planRotation, type RotationAction } from './plan.ts';
-import { MAX_PUBLIC_KEYS_PER_ACCOUNT } from './quotas.ts';
+import { publicKeyQuotaOf } from './quotas.ts';
 import { type KeyGroupRegistry, type RegisteredPublicKey, RegistryQuotaError } from './registry.ts';
 import { type ConflictAttempt, findKeyGroup, retryOnConflict } from './retry.ts';
 import type { RotationState } from './state.ts';
@@ -305,10 +305,10 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   // (docs/operators.md, "Alarms and runbooks"): account-wide, so no profile dimension.
   if (metrics.gauge !== undefined) {
     metrics.gauge('AccountPublicKeys', final.publicKeys.length, {});
-    metrics.gauge('AccountPublicKeyQuota', MAX_PUBLIC_KEYS_PER_ACCOUNT, {});
+    metrics.gauge('AccountPublicKeyQuota', publicKeyQuotaOf(options.profile), {});
   } else {
     metrics.count('AccountPublicKeys', final.publicKeys.length, {});
-    metrics.count('AccountPublicKeyQuota', MAX_PUBLIC_KEYS_PER_ACCOUNT, {});
+    metrics.count('AccountPublicKeyQuota', publicKeyQuotaOf(options.profile), {});
   }
   // What falls due next is read from the state this run left, so a run that acted still says it.
   const after = planRotation(stateOf(options, final, now));

@@ -8,7 +8,7 @@ import {
   countAccountKeys,
   describeAccountKeys,
   MAX_KEYS_PER_GROUP,
-  MAX_PUBLIC_KEYS_PER_ACCOUNT,
+  publicKeyQuotaOf,
 } from '../rotation/quotas.ts';
 import type { RotationState } from '../rotation/state.ts';
 
@@ -239,7 +239,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
       group: { used: slots.length, max: MAX_KEYS_PER_GROUP, slots },
       account: {
         used: count.total,
-        max: MAX_PUBLIC_KEYS_PER_ACCOUNT,
+        max: publicKeyQuotaOf(profile),
         summary: describeAccountKeys(count),
         byStage: count.byStage,
         unstaged: count.unstaged,

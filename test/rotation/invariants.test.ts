@@ -18,6 +18,7 @@ import {
   ringOf,
   state,
   steady,
+  testProfile,
 } from '../support/rotation-states.ts';
 
 // What the rotator reports after each run (and alarms on, for errors): every invariant of
@@ -46,7 +47,19 @@ describe('checkInvariants: the key group', () => {
       {
         code: 'ACCOUNT_AT_QUOTA',
         severity: 'warning',
-        message: 'The account holds 10 public keys; no rotation can introduce another.',
+        message: 'The account holds 10 of its 10 public keys; no rotation can introduce another.',
+      },
+    ]);
+  });
+
+  it('counts against a raised quota (aws.publicKeyQuota)', () => {
+    const s = { ...steady(at(10)), profile: testProfile({ publicKeyQuota: 11 }) };
+    expect(checkInvariants({ ...s, publicKeys: [...s.publicKeys, ...foreignKeys(9)] })).toStrictEqual([]);
+    expect(checkInvariants({ ...s, publicKeys: [...s.publicKeys, ...foreignKeys(10)] })).toStrictEqual([
+      {
+        code: 'ACCOUNT_AT_QUOTA',
+        severity: 'warning',
+        message: 'The account holds 11 of its 11 public keys; no rotation can introduce another.',
       },
     ]);
   });

@@ -380,7 +380,26 @@ describe('planRotation: what a full group or account says', () => {
       reason: 'account-full',
       message:
         "The account holds 10 of 10 public keys: dev 1, other 9, CloudFront's default maximum (shared by every " +
-        'stage and profile); delete one or raise the quota.',
+        'stage and profile); delete one, or raise the quota in Service Quotas and set aws.publicKeyQuota in the config.',
+    });
+  });
+
+  it('plans with a raised quota (aws.publicKeyQuota), and is blocked again once that is full', () => {
+    const s = steady(at(3600));
+    const ten = [...s.publicKeys, ...foreignKeys(9)];
+    const profile = testProfile({ stage: 'dev', publicKeyQuota: 12 });
+    // Ten keys: full for the default quota, two free under the raised one, so the due key comes.
+    expect(planRotation({ ...s, publicKeys: ten })).toMatchObject({
+      kind: 'blocked',
+      reason: 'account-full',
+    });
+    expect(planRotation({ ...s, profile, publicKeys: ten })).toMatchObject({ kind: 'introduce' });
+    expect(planRotation({ ...s, profile, publicKeys: [...s.publicKeys, ...foreignKeys(11)] })).toEqual({
+      kind: 'blocked',
+      reason: 'account-full',
+      message:
+        'The account holds 12 of 12 public keys: dev 1, other 11, the quota the config names (aws.publicKeyQuota, ' +
+        'shared by every stage and profile); delete one, or raise the quota in Service Quotas and aws.publicKeyQuota with it.',
     });
   });
 });

@@ -217,8 +217,76 @@ describe('the account quota, shared by every stage', () => {
       reason: 'account-full',
       message:
         "The account holds 10 of 10 public keys: dev 1, prod 1, other 8, CloudFront's default maximum " +
-        '(shared by every stage and profile); delete one or raise the quota.',
+        '(shared by every stage and profile); delete one, or raise the quota in Service Quotas and set aws.publicKeyQuota in the config.',
     });
+  });
+
+  /** Someone else's keys, made straight through the CloudFront API. */
+  async function handMadeKeys(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const encodedKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+        .publicKey.export({ type: 'spki', format: 'pem' })
+        .toString();
+      await sandbox.registry.createPublicKey({
+        name: `hand-made-${i}`,
+        callerReference: `hand-made-${i}`,
+        encodedKey,
+        comment: '',
+      });
+    }
+  }
+
+  it('rotates past 10 keys once the quota is raised in CloudFront and in the config', async () => {
+    await sandbox.close();
+    sandbox = await startRotationSandbox({ cloudfront: { maxPublicKeys: 12 } });
+    const config = parseConfig({
+      stage: 'prod',
+      aws: { publicKeyQuota: 12 },
+      profiles: {
+        media: {
+          domains: ['media.example.com'],
+          keyRing: { secretId: PROD_SECRET },
+          grants: [],
+          ttl: { default: 60, max: 300 },
+          cache: { ttl: 30, maxStale: 60 },
+          rotation: { rotateEvery: TIMINGS.rotateEvery, propagation: TIMINGS.propagation, clockSkew: 30 },
+        },
+      },
+    });
+    const prod = config.profiles.media!;
+    expect(prod.publicKeyQuota).toBe(12);
+    const store = await sandbox.newStore(PROD_SECRET);
+    await bootstrapAndActivate(store, prod);
+    await handMadeKeys(9);
+    sandbox.clock.advance(TIMINGS.rotateEvery);
+    // Ten keys in the account: the default quota would block here.
+    const introduced = await run(store, prod);
+    expect(introduced.action.kind).toBe('introduce');
+    expect((await sandbox.registry.listPublicKeys()).length).toBe(11);
+    expect((await store.load())?.ring.keys.map((key) => key.state)).toEqual(['active', 'pending']);
+  });
+
+  it('a quota set higher than CloudFront grants blocks the run with the reason, and the next run recovers', async () => {
+    const prod = { ...profileOf(PROD_SECRET, 'prod'), publicKeyQuota: 12 };
+    const store = await sandbox.newStore(PROD_SECRET);
+    await bootstrapAndActivate(store, prod);
+    await handMadeKeys(9);
+    sandbox.clock.advance(TIMINGS.rotateEvery);
+    // The planner believes in 12; CloudFront (the stand-in, at the default 10) refuses the 11th key.
+    const blocked = await run(store, prod);
+    expect(blocked.action).toMatchObject({ kind: 'blocked', reason: 'quota-exceeded' });
+    expect(blocked.action.kind === 'blocked' && blocked.action.message).toContain(
+      'The account holds 10 of 12',
+    );
+    expect((await sandbox.registry.listPublicKeys()).length).toBe(10);
+    const hand = (await sandbox.registry.listPublicKeys()).find((key) => key.name === 'hand-made-0')!;
+    await sandbox.registry.deletePublicKey(hand.id);
+    // The refused run had recorded its pending key first (docs/design.md, "Rotation"): the next run
+    // registers that same key, now that there is room.
+    const next = await run(store, prod);
+    expect(next.action.kind).toBe('register-pending');
+    expect((await sandbox.registry.listPublicKeys()).length).toBe(10);
+    expect((await store.load())?.ring.keys.map((key) => key.state)).toEqual(['active', 'pending']);
   });
 
   it('counts keys by comment, by ring, and by the stage in the holding group’s name', () => {

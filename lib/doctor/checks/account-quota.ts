@@ -1,4 +1,9 @@
-import { countAccountKeys, describeAccountKeys, MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../../rotation/quotas.ts';
+import {
+  countAccountKeys,
+  describeAccountKeys,
+  MAX_PUBLIC_KEYS_PER_ACCOUNT,
+  publicKeyQuotaOf,
+} from '../../rotation/quotas.ts';
 import type { Finding, FindingCode, Severity } from '../findings.ts';
 import type { DoctorSnapshot } from '../snapshot.ts';
 import { rotationDue } from './check.ts';
@@ -22,14 +27,20 @@ export function checkAccountQuota(
       p.ring.status === 'ok' ? p.ring.ring.keys.flatMap((key) => (key.id === undefined ? [] : [key.id])) : [],
   }));
   const byStage = describeAccountKeys(countAccountKeys(snapshot.publicKeys, snapshot.keyGroups, owners));
-  const free = MAX_PUBLIC_KEYS_PER_ACCOUNT - used;
+  // Every profile of one config carries the same quota (the config's aws.publicKeyQuota).
+  const quota =
+    snapshot.profiles.length === 0
+      ? MAX_PUBLIC_KEYS_PER_ACCOUNT
+      : publicKeyQuotaOf(snapshot.profiles[0]!.profile);
+  const raised = quota !== MAX_PUBLIC_KEYS_PER_ACCOUNT;
+  const free = quota - used;
   const margin = Math.max(2, snapshot.configuredProfiles);
   const due = snapshot.profiles.some(
     (p) => p.ring.status === 'ok' && rotationDue(p.ring.ring, p.profile, now),
   );
-  const base = `The account holds ${used} of CloudFront's ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys (the default quota, adjustable, shared by every stage and profile: ${byStage}), ${Math.max(free, 0)} free`;
+  const base = `The account holds ${used} of CloudFront's ${quota} public keys (${raised ? `aws.publicKeyQuota; the default is ${MAX_PUBLIC_KEYS_PER_ACCOUNT}` : 'the default quota, adjustable'}, shared by every stage and profile: ${byStage}), ${Math.max(free, 0)} free`;
   const remedy =
-    'Delete public keys no key group uses (see ORPHAN_PUBLIC_KEY), or raise the "Public keys" quota of CloudFront in Service Quotas.';
+    'Delete public keys no key group uses (see ORPHAN_PUBLIC_KEY), or raise the "Public keys" quota of CloudFront in Service Quotas and set aws.publicKeyQuota in the config to the new value.';
   const finding = (severity: Severity, code: FindingCode, message: string): Finding => ({
     severity,
     code,

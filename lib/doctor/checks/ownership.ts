@@ -1,5 +1,5 @@
 import { classifySignetKeys, type ForeignKey } from '../../rotation/ownership.ts';
-import { MAX_PUBLIC_KEYS_PER_ACCOUNT } from '../../rotation/quotas.ts';
+import { publicKeyQuotaOf } from '../../rotation/quotas.ts';
 import type { Finding } from '../findings.ts';
 import {
   type CheckInput,
@@ -37,14 +37,15 @@ export function checkOwnership(
         'warning',
         'ORPHAN_PUBLIC_KEY',
         orphan.key.id,
-        `Public key ${orphan.key.id} (${orphan.key.name}) was created by Signet for this ring but is in no ring key${orphan.inGroup ? `, and takes a slot of key group ${group.id}` : ''}: it uses one of the account’s ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys.`,
+        `Public key ${orphan.key.id} (${orphan.key.name}) was created by Signet for this ring but is in no ring key${orphan.inGroup ? `, and takes a slot of key group ${group.id}` : ''}: it uses one of the account’s ${publicKeyQuotaOf(snapshot.profile)} public keys.`,
         deletable
           ? `Run \`${rotate}\`: it deletes the orphan.`
           : `Leave it until ${orphan.deletableAt.toISOString()} (URLs it may have signed are valid until then); \`${rotate}\` deletes it after that.`,
       ),
     );
   }
-  for (const stranger of ownership.foreign) findings.push(foreignKeyFinding(report, name, stranger));
+  for (const stranger of ownership.foreign)
+    findings.push(foreignKeyFinding(report, name, stranger, publicKeyQuotaOf(snapshot.profile)));
   return findings;
 }
 
@@ -52,7 +53,7 @@ export function checkOwnership(
  * Reports a Signet-named key of this profile that is not this ring's. Its remedy never deletes it:
  * it may be another stage's active key, and deleting it would make every URL that stage signs fail.
  */
-function foreignKeyFinding(report: Report, name: string, stranger: ForeignKey): Finding {
+function foreignKeyFinding(report: Report, name: string, stranger: ForeignKey, quota: number): Finding {
   const { key } = stranger;
   const label = `Public key ${key.id} (${key.name})`;
   if (stranger.reason === 'unclaimed') {
@@ -60,7 +61,7 @@ function foreignKeyFinding(report: Report, name: string, stranger: ForeignKey): 
       'warning',
       'ORPHAN_PUBLIC_KEY',
       key.id,
-      `${label} is named like a Signet key of profile ${name} but is in no key group and unknown to this ring: perhaps another stage's or stack's crash leftover, which its own rotator adopts or deletes. It uses one of the account’s ${MAX_PUBLIC_KEYS_PER_ACCOUNT} public keys.`,
+      `${label} is named like a Signet key of profile ${name} but is in no key group and unknown to this ring: perhaps another stage's or stack's crash leftover, which its own rotator adopts or deletes. It uses one of the account’s ${quota} public keys.`,
       `Leave it to the stage that made it: run \`signet keys --profile ${name}\` against each stage that uses profile ${name}; Signet never deletes a key no ring of its own knows.`,
     );
   }

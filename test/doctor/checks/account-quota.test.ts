@@ -29,7 +29,7 @@ function judgeAccount(snapshot: DoctorSnapshot) {
 }
 
 const REMEDY =
-  'Delete public keys no key group uses (see ORPHAN_PUBLIC_KEY), or raise the "Public keys" quota of CloudFront in Service Quotas.';
+  'Delete public keys no key group uses (see ORPHAN_PUBLIC_KEY), or raise the "Public keys" quota of CloudFront in Service Quotas and set aws.publicKeyQuota in the config to the new value.';
 
 describe('ACCOUNT_KEYS_HEADROOM', () => {
   it('information with enough free keys', () => {
@@ -116,6 +116,24 @@ describe('ACCOUNT_KEYS_NEAR_LIMIT', () => {
     expect(finding!.message).toContain(
       "The account holds 9 of CloudFront's 10 public keys (the default quota, adjustable, shared by every stage and profile: dev 1, prod 1, qa 1, other 6), 1 free",
     );
+  });
+
+  it('counts against a raised quota (aws.publicKeyQuota) and says so', () => {
+    const raised = { ...testProfile(), publicKeyQuota: 20 };
+    expect(judgeAccount(snapshotOf({ profile: raised, extraPublicKeys: others(9) }))).toEqual([
+      {
+        severity: 'info',
+        code: 'ACCOUNT_KEYS_HEADROOM',
+        profile: null,
+        keyId: null,
+        message:
+          "The account holds 10 of CloudFront's 20 public keys (aws.publicKeyQuota; the default is 10, shared by every stage and profile: unstaged 1, other 9), 10 free.",
+        remedy: 'Nothing to do.',
+      },
+    ]);
+    const [full] = judgeAccount(snapshotOf({ profile: raised, keys: [due], extraPublicKeys: others(19) }));
+    expect(full).toMatchObject({ severity: 'error', code: 'ACCOUNT_KEYS_NEAR_LIMIT', remedy: REMEDY });
+    expect(full!.message).toContain("20 of CloudFront's 20 public keys");
   });
 
   it('is not reported with more free keys than the margin', () => {
