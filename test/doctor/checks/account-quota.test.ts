@@ -136,6 +136,16 @@ describe('ACCOUNT_KEYS_NEAR_LIMIT', () => {
     expect(full!.message).toContain("20 of CloudFront's 20 public keys");
   });
 
+  it('counts against the default quota when no profile could be read', () => {
+    const [finding] = checkAccountQuota(
+      { ...snapshotOf({ extraPublicKeys: others(3) }), profiles: [] },
+      at(0),
+    );
+    expect(finding!.message).toContain(
+      "The account holds 4 of CloudFront's 10 public keys (the default quota",
+    );
+  });
+
   it('is not reported with more free keys than the margin', () => {
     expect(judgeAccount(snapshotOf({ extraPublicKeys: others(6) })).map((finding) => finding.code)).toEqual([
       'ACCOUNT_KEYS_HEADROOM',
