@@ -255,6 +255,18 @@ function buildDashboard({ config, defaultProfile, stage, graceSeconds, catalogue
     { period: 300 },
   );
 
+  // KMS signing (signer: kms and kms: retiring profiles; empty for the others): the Sign calls KMS
+  // bills and rate-limits, and the requests refused because KMS signing failed, by reason.
+  newRow();
+  text(WIDTH, 1, '## KMS signing (signer: kms profiles)');
+  graph(12, 'KMS Sign calls, per profile', [search('KmsSignCalls', 'Sum', 300, 'kmscalls')], { period: 300 });
+  graph(
+    12,
+    'KMS signing failures (503), per profile and reason',
+    [search('KmsSignFailures', 'Sum', 300, 'kmsfailures')],
+    { period: 300 },
+  );
+
   // Rotation.
   newRow();
   text(WIDTH, 1, '## Rotation');

@@ -241,6 +241,54 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
       },
     };
 
+    // Only profiles whose keys may be in KMS (signer: kms, or kms: retiring): a request answered 503
+    // because KMS signing failed, whatever the reason (throttled, disabled, denied, unavailable,
+    // mismatch: KMS_SIGN_FAILURE_REASONS of lib/telemetry/catalogue.ts), summed. One in a period is
+    // enough: each is a caller refused, and a disabled key refuses every request until fixed.
+    if (settings.signer === 'kms' || settings.kms === 'retiring') {
+      const reasons = ['throttled', 'disabled', 'denied', 'unavailable', 'mismatch'];
+      Resources[`KmsSigningFailedAlarm${suffix}`] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmDescription:
+            `Signet ${stage}: KMS signing failed for profile ${name}: the API answered 503 because KMS ` +
+            'throttled Sign (the account quota), the key is disabled or pending deletion, access was denied, ' +
+            "or the key is not the ring's. Runbook: docs/operators.md#kmssigningfailedalarm",
+          Metrics: [
+            ...reasons.map((reason) => ({
+              Id: reason,
+              ReturnData: false,
+              MetricStat: {
+                Metric: {
+                  Namespace: metricsNamespace,
+                  MetricName: 'KmsSignFailures',
+                  Dimensions: [
+                    { Name: 'service', Value: 'signet-api' },
+                    { Name: 'profile', Value: name },
+                    { Name: 'reason', Value: reason },
+                  ],
+                },
+                Period: 300,
+                Stat: 'Sum',
+              },
+            })),
+            {
+              Id: 'failed',
+              Label: `KMS signing failures of ${name}`,
+              Expression: `SUM([${reasons.join(', ')}])`,
+              ReturnData: true,
+            },
+          ],
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+          OKActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        },
+      };
+    }
+
     // Only profiles with a canary fetch one. A failed canary holds the activation (the pending key
     // stays pending, the active key keeps signing), so this fires well before the key age alarm:
     // two failed checks within three schedule periods, as RotationFailedAlarm.
@@ -355,6 +403,8 @@ function alarmIdsOf(config, defaultProfile) {
       `KeyRingStaleAlarm${suffix}`,
     );
     if (config.profiles[name].rotation.canary !== undefined) ids.push(`CanaryFailingAlarm${suffix}`);
+    if (config.profiles[name].signer === 'kms' || config.profiles[name].kms === 'retiring')
+      ids.push(`KmsSigningFailedAlarm${suffix}`);
   }
   return [...ids, 'PublicKeyQuotaAlarm'];
 }

@@ -19,6 +19,7 @@ import {
   signUrls,
   validateConditions,
 } from '../signing/index.ts';
+import { RemoteSigningError } from '../signing/remote.ts';
 import { roundExpiry } from '../signing/rounding.ts';
 import { isDenialReason, isServerErrorReason } from '../telemetry/catalogue.ts';
 import type { Log } from '../telemetry/ports.ts';
@@ -135,10 +136,11 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     const { active } = await ringOf(deps, name).active();
     const options = { ...conditions, resource: body.resource, keyPairId: active.id, hash: active.hash, now };
     // A KMS key (signer: kms) signs remotely: one call per distinct policy (docs/operators.md, "KMS signing").
+    const remote = active.remote;
     const signed =
-      active.remote === undefined
+      remote === undefined
         ? signUrls(urls, { ...options, key: active.key })
-        : await active.remote.signUrls(urls, options);
+        : await signedThroughKms(deps, name, (onCall) => remote.signUrls(urls, options, onCall));
     audit(c, deps, principal, name, {
       kind: 'url',
       resources: signed.map((s) => s.resource),
@@ -183,10 +185,11 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
       hash: active.hash,
       now,
     };
+    const remote = active.remote;
     const signed =
-      active.remote === undefined
+      remote === undefined
         ? signCookies({ ...options, key: active.key })
-        : await active.remote.signCookies(options);
+        : await signedThroughKms(deps, name, (onCall) => remote.signCookies(options, onCall));
     const lifetime = { expires: conditions.expires, now };
     const cookies = describeCookies(signed.cookies, profile.cookie, lifetime);
     for (const cookie of cookies) c.header('Set-Cookie', formatSetCookie(cookie), { append: true });
@@ -488,6 +491,30 @@ function validateEach(urls: readonly string[], hasResource: boolean): void {
         extra: { errors },
       },
     );
+  }
+}
+
+/**
+ * Signs through KMS for profile `name`, counting the Sign calls the request made (`KmsSignCalls`: a
+ * cached signature makes none) and, when KMS signing failed, why (`KmsSignFailures`, reason as
+ * answered in the 503; KmsSigningFailedAlarm: docs/operators.md, "Alarms and runbooks").
+ */
+async function signedThroughKms<T>(
+  deps: AppDependencies,
+  name: string,
+  sign: (onRemoteCall: () => void) => Promise<T>,
+): Promise<T> {
+  let calls = 0;
+  try {
+    return await sign(() => {
+      calls += 1;
+    });
+  } catch (error) {
+    if (error instanceof RemoteSigningError)
+      deps.metrics.count('KmsSignFailures', 1, { profile: name, reason: error.failure });
+    throw error;
+  } finally {
+    if (calls > 0) deps.metrics.count('KmsSignCalls', calls, { profile: name });
   }
 }
 

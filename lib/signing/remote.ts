@@ -66,15 +66,25 @@ export class RemoteSigner {
     this.#options = options;
   }
 
-  signUrls(urls: readonly string[], options: RemoteSignUrlOptions): Promise<SignedUrl[]> {
-    return this.#run(options.hash, (key) => signUrls(urls, { ...options, key }));
+  /** `onRemoteCall`: called once per remote signature this request makes (a cache miss), for metrics. */
+  signUrls(
+    urls: readonly string[],
+    options: RemoteSignUrlOptions,
+    onRemoteCall?: () => void,
+  ): Promise<SignedUrl[]> {
+    return this.#run(options.hash, (key) => signUrls(urls, { ...options, key }), onRemoteCall);
   }
 
-  signCookies(options: RemoteSignCookiesOptions): Promise<SignedCookies> {
-    return this.#run(options.hash, (key) => signCookies({ ...options, key }));
+  /** `onRemoteCall`: as for {@link signUrls}. */
+  signCookies(options: RemoteSignCookiesOptions, onRemoteCall?: () => void): Promise<SignedCookies> {
+    return this.#run(options.hash, (key) => signCookies({ ...options, key }), onRemoteCall);
   }
 
-  async #run<T>(hash: string | undefined, build: (key: ExternalKey) => T): Promise<T> {
+  async #run<T>(
+    hash: string | undefined,
+    build: (key: ExternalKey) => T,
+    onRemoteCall: (() => void) | undefined,
+  ): Promise<T> {
     if (hash !== undefined && hash !== 'sha256') {
       throw new SigningError(
         'ERR_UNSUPPORTED_HASH',
@@ -93,7 +103,7 @@ export class RemoteSigner {
     const signatures = new Map<string, Buffer>();
     await Promise.all(
       [...policies].map(async ([text, bytes]) => {
-        signatures.set(text, await this.#signature(text, bytes));
+        signatures.set(text, await this.#signature(text, bytes, onRemoteCall));
       }),
     );
     // Pass 2: the same (deterministic) build, now with the signatures.
@@ -107,10 +117,11 @@ export class RemoteSigner {
     });
   }
 
-  #signature(text: string, bytes: Buffer): Promise<Buffer> {
+  #signature(text: string, bytes: Buffer, onRemoteCall: (() => void) | undefined): Promise<Buffer> {
     const cache = this.#options.cache;
     const cached = cache?.get(text);
     if (cached !== undefined) return cached;
+    onRemoteCall?.();
     const pending = this.#signRemotely(bytes);
     cache?.set(text, pending, expiryOf(text));
     return pending;

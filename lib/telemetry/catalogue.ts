@@ -81,6 +81,18 @@ export const DENIAL_REASONS = [
 /** The problem types of the API's 5xx answers (lib/http/problems.ts). */
 export const SERVER_ERROR_REASONS = ['internal', 'keys-unavailable'] as const;
 
+/**
+ * Why a KMS signature failed (lib/signing/remote.ts, RemoteSigningFailure; the mapping of KMS errors
+ * is lib/aws/kms-signer.ts): the `reason` of the 503 answered for it.
+ */
+export const KMS_SIGN_FAILURE_REASONS = [
+  'throttled',
+  'disabled',
+  'denied',
+  'unavailable',
+  'mismatch',
+] as const;
+
 /** A denial's `reason`. */
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 /** A 5xx answer's `reason`. */
@@ -148,6 +160,24 @@ export const METRICS = {
     perRequest: true,
     dimensions: { profile },
     description: 'Requests signed with a cached ring older than cache.ttl because refreshing it failed.',
+  },
+  KmsSignCalls: {
+    service: 'signet-api',
+    type: 'count',
+    unit: 'Count',
+    perRequest: true,
+    dimensions: { profile },
+    description:
+      'KMS Sign calls made for signer: kms keys (one per distinct policy a request needs that is not cached): what KMS bills and rate-limits.',
+  },
+  KmsSignFailures: {
+    service: 'signet-api',
+    type: 'count',
+    unit: 'Count',
+    perRequest: true,
+    dimensions: { profile, reason: oneOf(KMS_SIGN_FAILURE_REASONS) },
+    description:
+      "Requests answered 503 because KMS signing failed: throttled (the account Sign quota), disabled (key disabled, pending deletion or gone), denied (IAM or key policy), unavailable, mismatch (the KMS key is not the ring's).",
   },
   // The rotator (functions/rotator.ts).
   RotationTransitions: {

@@ -118,11 +118,12 @@ async function appWith(key: RingKey, profileExtra: Record<string, unknown> = {})
     now: () => NOW_S,
   });
   const log = new CapturingLog();
+  const metrics = new MemoryMetrics();
   const deps = buildApiDependencies({
     config,
     secretsManager: smClient,
     log,
-    metrics: new MemoryMetrics(),
+    metrics,
     now: () => NOW,
     jwks: createLocalJWKSet(issuer.jwks()),
   });
@@ -134,7 +135,7 @@ async function appWith(key: RingKey, profileExtra: Record<string, unknown> = {})
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
     });
-  return { post, log, secretId, trusted: new Map([[KEY_ID, parseVerifyingKey(key.publicKey!)]]) };
+  return { post, log, metrics, secretId, trusted: new Map([[KEY_ID, parseVerifyingKey(key.publicKey!)]]) };
 }
 
 beforeEach(() => {
@@ -264,7 +265,7 @@ describe('signer: kms', () => {
 
   it('answers throttling with 503 and Retry-After, and a disabled or forbidden key with a clear 503; never a URL, never KMS internals', async () => {
     const key = await kmsRingKey('ecdsa-p256');
-    const { post, log } = await appWith(key);
+    const { post, log, metrics } = await appWith(key);
     for (const [error, reason, retry] of [
       ['ThrottlingException', 'throttled', '1'],
       ['AccessDeniedException', 'denied', '60'],
@@ -282,17 +283,24 @@ describe('signer: kms', () => {
       const body = JSON.parse(text) as Record<string, unknown>;
       expect(body).toMatchObject({ type: '/problems/keys-unavailable', reason, code: 'ERR_REMOTE_SIGNING' });
       expect(text).not.toMatch(/arn:aws|Exception|kms:|Signature=/);
+      // Counted by reason for KmsSigningFailedAlarm (lib/telemetry/catalogue.ts): one per refused request.
+      expect(metrics.total('KmsSignFailures', { profile: 'media', reason })).toBe(1);
     }
+    expect(metrics.total('KmsSignFailures')).toBe(3);
+    // Each refused request made its Sign call (the KMS client's retry is inside that one call).
+    expect(metrics.total('KmsSignCalls', { profile: 'media' })).toBe(3);
     // The operator's log says what happened (the KMS error and key), the caller's answer does not.
     expect(log.text()).toMatch(/ThrottlingException/);
     expect(log.text()).toContain(key.kmsKeyArn);
     const after = await post('/v1/signed-urls', { url: 'https://media.example.com/ok.mp4', expiresIn: 60 });
     expect(after.status).toBe(200);
+    expect(metrics.total('KmsSignCalls', { profile: 'media' })).toBe(4);
+    expect(metrics.total('KmsSignFailures')).toBe(3);
   });
 
   it('with expiryRounding, identical policies within a window share one KMS signature, never past the grant or ttl.max', async () => {
     const key = await kmsRingKey('ecdsa-p256');
-    const { post, trusted } = await appWith(key, {
+    const { post, trusted, metrics } = await appWith(key, {
       expiryRounding: 60,
       ttl: { default: 300, max: 3590 },
       grants: [
@@ -314,6 +322,8 @@ describe('signer: kms', () => {
     }
     expect(answers.map((a) => a.expires)).toEqual([NOW_S + 600, NOW_S + 600, NOW_S + 600]);
     expect(kms.standIn.countCalls('Sign')).toBe(1);
+    // KmsSignCalls counts the calls KMS saw, not the requests: the two cached ones made none.
+    expect(metrics.total('KmsSignCalls', { profile: 'media' })).toBe(1);
     for (const answer of answers) {
       expect(verifyRequest({ url: answer.urls[0]!.url, now: NOW_S + 1, trustedKeys: trusted }).allowed).toBe(
         true,

@@ -4,7 +4,11 @@
 // resource of the same stack, each notifying the stage's SNS topic, and each naming a runbook
 // section of docs/operators.md that exists and says what it means, how to confirm it and what to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENIAL_REASONS, metricsNamespace } from '../../../lib/telemetry/catalogue.ts';
+import {
+  DENIAL_REASONS,
+  KMS_SIGN_FAILURE_REASONS,
+  metricsNamespace,
+} from '../../../lib/telemetry/catalogue.ts';
 import {
   type NamedMetric,
   operatorsGuideSections,
@@ -161,6 +165,8 @@ describe('one alarm per failure mode (issue 17)', () => {
       ]),
       // The canary keeps failing: only `downloads` has one.
       'CanaryFailingAlarmDownloads',
+      // KMS signing failed (throttled, disabled, denied, ...): only `downloads` signs through KMS.
+      'KmsSigningFailedAlarmDownloads',
     ];
     expect(ids.sort()).toEqual(expected.sort());
   });
@@ -177,6 +183,40 @@ describe('one alarm per failure mode (issue 17)', () => {
         ],
       });
     }
+  });
+
+  it('alarms on any KMS signing failure, every reason summed, only for profiles whose keys may be in KMS', () => {
+    const { template } = stage('monitoring');
+    const alarm = template.Resources.KmsSigningFailedAlarmDownloads!;
+    const metrics = alarm.Properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] } };
+    }[];
+    const watched = metrics.flatMap((m) => (m.MetricStat === undefined ? [] : [m.MetricStat.Metric]));
+    expect(watched.map((m) => m.MetricName)).toEqual(KMS_SIGN_FAILURE_REASONS.map(() => 'KmsSignFailures'));
+    expect(watched.map((m) => m.Dimensions)).toEqual(
+      KMS_SIGN_FAILURE_REASONS.map((reason) => [
+        { Name: 'service', Value: 'signet-api' },
+        { Name: 'profile', Value: 'downloads' },
+        { Name: 'reason', Value: reason },
+      ]),
+    );
+    expect(metrics.find((m) => m.Expression !== undefined)?.Expression).toBe(
+      `SUM([${KMS_SIGN_FAILURE_REASONS.join(', ')}])`,
+    );
+    expect(alarm.Properties).toMatchObject({
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(template.Resources.KmsSigningFailedAlarm).toBeUndefined();
+    expect(
+      alarmsOf(stage('dev'))
+        .map(([id]) => id)
+        .filter((id) => id.startsWith('Kms')),
+    ).toEqual([]);
   });
 
   it('alarms on a key ring served stale for three periods in a row, per profile', () => {

@@ -225,6 +225,11 @@ describe.each(['monitoring', 'prod'])('the %s dashboard', (name) => {
         expect(shown(metric, { profile }), `${metric} of ${profile}`).toBe(true);
       }
     }
+    // KMS signing: every profile's Sign calls and failures by reason, found by SEARCH.
+    expect(searched.find((m) => m.name === 'KmsSignCalls')?.schema.sort()).toEqual(['profile', 'service']);
+    expect(searched.find((m) => m.name === 'KmsSignFailures')?.schema.sort()).toEqual(
+      ['profile', 'reason', 'service'].sort(),
+    );
     for (const metric of ['RotationTransitions', 'RotationFailures', 'RotationBlocked'])
       expect(searched.map((m) => m.name)).toContain(metric);
     expect(shown('AccountPublicKeys')).toBe(true);
