@@ -7,7 +7,7 @@ import { readStatus } from '../status/read.ts';
 import { type StatusServer, startStatusServer } from '../status/server.ts';
 import { endpointsDescription } from './aws-errors.ts';
 import { loadCliConfig } from './config.ts';
-import { liveSources, requireProfile, withAwsErrors } from './doctor.ts';
+import { kmsPortFor, liveSources, requireProfile, withAwsErrors } from './doctor.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { processSignal, untilAborted } from './sandbox.ts';
 
@@ -100,13 +100,16 @@ export async function serveStatus(input: {
   const { config, profileName, io } = input;
   const profile = config.profiles[profileName]!;
   const clients = createAwsClients(config);
+  // signer: kms (or kms: retiring) profiles: their KMS keys' state, read-only (DescribeKey).
+  const kms = kmsPortFor(config);
   const sources = {
     rotation: {
       store: new SecretsManagerKeyRingStore(clients.secretsManager, profile.keyRing.secretId),
       registry: new CloudFrontKeyGroupRegistry(clients.cloudfront),
       ...(profile.keyGroupId === undefined ? {} : { adoptKeyGroupId: profile.keyGroupId }),
     },
-    doctor: liveSources(clients),
+    doctor: liveSources(clients, kms),
+    kms,
   };
   const read = () =>
     withAwsErrors(config, () =>

@@ -46,6 +46,20 @@ export interface StatusKey {
   readonly revokedAt: string | null;
   /** Seconds a URL can outlive the key's last signature (maxStale + ttl.max + clockSkew, as recorded). */
   readonly validitySeconds: number | null;
+  /** The KMS key it signs (or signed) through; null for a key with its private key in the ring. */
+  readonly kms: StatusKms | null;
+}
+
+/**
+ * The KMS key behind a key of a `signer: kms` ring (or one that left it), as KMS describes it,
+ * read-only (DescribeKey). `state`: KMS's key state (`Enabled`, `Disabled`, `PendingDeletion`, …),
+ * `missing` (deleted), `unreadable` (not allowed), or null when KMS was not asked.
+ */
+export interface StatusKms {
+  readonly arn: string;
+  readonly state: string | null;
+  /** A key pending deletion: when KMS deletes it (until then `aws kms cancel-key-deletion` undoes it). */
+  readonly deletionDate: string | null;
 }
 
 /** The next thing the rotator will do for the profile. */
@@ -123,6 +137,8 @@ export interface StatusInput {
   readonly pollSeconds: number;
   /** The ring could not be read (missing secret, invalid document): the next step is blocked on it. */
   readonly ringProblem?: string;
+  /** What KMS said about the KMS keys the ring and its history name, by ARN (read-only). */
+  readonly kmsKeys?: ReadonlyMap<string, Omit<StatusKms, 'arn'>>;
 }
 
 /** The status document of one observed state. Pure: times count from `state.now`. */
@@ -134,6 +150,8 @@ export function buildStatus(input: StatusInput): StatusDocument {
   const wait = ring === undefined ? profile.rotation.propagation : activationWaitSeconds(ring, profile);
   const ringKey = (row: KeyListingRow): RingKey | undefined =>
     ring?.keys.find((key) => key.fingerprint === row.fingerprint && row.state !== 'orphan');
+  const kmsOf = (arn: string | undefined): StatusKms | null =>
+    arn === undefined ? null : { arn, state: null, deletionDate: null, ...input.kmsKeys?.get(arn) };
   const keys: StatusKey[] = listing.keys.map((row) => {
     const key = ringKey(row);
     const cloudfront = row.id === undefined ? undefined : registered.get(row.id);
@@ -160,6 +178,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
       removedAt: null,
       revokedAt: null,
       validitySeconds: row.bounds === undefined ? null : validitySeconds(row.bounds),
+      kms: kmsOf(key?.kmsKeyArn),
     };
   });
   const history = [...listing.history]
@@ -186,6 +205,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
         removedAt: entry.removedAt ?? null,
         revokedAt: entry.revokedAt ?? null,
         validitySeconds: null,
+        kms: kmsOf(entry.kmsKeyArn),
       }),
     );
   const count = countAccountKeys(publicKeys, state.keyGroups, [

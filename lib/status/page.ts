@@ -225,6 +225,21 @@ function seconds(value: number): string {
   return `${Math.round(value / 86_400)} days`;
 }
 
+/** The KMS key a key signs through (signer: kms) and its state: `-` for a key held in the ring. */
+function kmsCell(key: StatusDocument['keys'][number], when: (iso: string | null) => Markup): Markup {
+  const kms = key.kms;
+  if (kms === null) return html`-`;
+  const state =
+    kms.state === null
+      ? html`<span class="muted">not read</span>`
+      : kms.state === 'Enabled'
+        ? html`Enabled`
+        : kms.state === 'PendingDeletion'
+          ? html`<strong>PendingDeletion</strong>${kms.deletionDate === null ? '' : html`, deleted ${when(kms.deletionDate)}`}`
+          : html`<strong>${kms.state}</strong>`;
+  return html`<span class="mono comment" data-kms-state="${kms.state ?? ''}">${kms.arn}</span><br>${state}`;
+}
+
 function keyTable(doc: StatusDocument): Markup {
   const when = (iso: string | null) => shortWhen(iso, doc.generatedAt);
   const rows = doc.keys.map(
@@ -240,11 +255,12 @@ function keyTable(doc: StatusDocument): Markup {
 <td>${key.state === 'removed' || key.state === 'revoked' ? '-' : key.inGroup ? 'yes' : html`<strong>no</strong>`}</td>
 <td class="small">${key.name ?? ''}${key.comment === null ? '' : html`<br><span class="comment">${key.comment}</span>`}</td>
 <td class="mono small">${key.fingerprint ?? '-'}</td>
+<td class="small">${kmsCell(key, when)}</td>
 </tr>`,
   );
   return html`<table class="keys" id="keys">
 <caption>Times in UTC (${doc.generatedAt.slice(0, 10)} unless dated)</caption>
-<thead><tr><th>Key</th><th>State</th><th>Created</th><th>Trusted</th><th>Active</th><th>Retired</th><th>URLs valid until</th><th>Removal</th><th>In group</th><th>CloudFront name, comment</th><th>Fingerprint</th></tr></thead>
+<thead><tr><th>Key</th><th>State</th><th>Created</th><th>Trusted</th><th>Active</th><th>Retired</th><th>URLs valid until</th><th>Removal</th><th>In group</th><th>CloudFront name, comment</th><th>Fingerprint</th><th>KMS key</th></tr></thead>
 <tbody>${rows}</tbody>
 </table>`;
 }

@@ -1,14 +1,18 @@
 import type { Config } from '../config/index.ts';
 import { diagnose } from '../doctor/diagnose.ts';
 import { type DoctorSources, readSnapshot } from '../doctor/read-snapshot.ts';
+import type { KeyRing } from '../keys/ring.ts';
+import type { KmsKeyPort } from '../rotation/kms-keys.ts';
 import { observe, type RunRotationOptions, stateOf } from '../rotation/rotator.ts';
 import type { RotationState } from '../rotation/state.ts';
-import { buildStatus, type StatusDocument } from './model.ts';
+import { buildStatus, HISTORY_SHOWN, type StatusDocument, type StatusKms } from './model.ts';
 
 /** Where the status page reads from: the same ports `signet keys` and `signet doctor` use. */
 export interface StatusSources {
   readonly rotation: Pick<RunRotationOptions, 'store' | 'registry' | 'adoptKeyGroupId'>;
   readonly doctor: DoctorSources;
+  /** KMS, read-only (DescribeKey), for the state of the KMS keys a ring names; omitted: not shown. */
+  readonly kms?: Pick<KmsKeyPort, 'describe'> | undefined;
 }
 
 /**
@@ -55,5 +59,42 @@ export async function readStatus(input: {
   }
   const target = { ...sources.rotation, profileName, profile };
   const observed = await observe(target);
-  return buildStatus({ ...common, state: stateOf(target, observed, now) });
+  const ring = observed.versioned?.ring;
+  const kmsKeys =
+    sources.kms === undefined || ring === undefined ? undefined : await describeKmsKeys(sources.kms, ring);
+  return buildStatus({
+    ...common,
+    state: stateOf(target, observed, now),
+    ...(kmsKeys === undefined ? {} : { kmsKeys }),
+  });
+}
+
+/**
+ * DescribeKey for every KMS key the ring's keys name and those of the history entries the page shows
+ * (the most recent {@link HISTORY_SHOWN}): a refused read is shown as `unreadable`, not thrown.
+ */
+async function describeKmsKeys(
+  kms: Pick<KmsKeyPort, 'describe'>,
+  ring: KeyRing,
+): Promise<Map<string, Omit<StatusKms, 'arn'>>> {
+  const arns = new Set(
+    [...ring.keys, ...ring.history.slice(-HISTORY_SHOWN)].flatMap((key) =>
+      key.kmsKeyArn === undefined ? [] : [key.kmsKeyArn],
+    ),
+  );
+  const read = new Map<string, Omit<StatusKms, 'arn'>>();
+  await Promise.all(
+    [...arns].map(async (arn) => {
+      try {
+        const described = await kms.describe(arn);
+        read.set(arn, {
+          state: described === undefined ? 'missing' : described.state,
+          deletionDate: described?.deletionDate?.toISOString() ?? null,
+        });
+      } catch {
+        read.set(arn, { state: 'unreadable', deletionDate: null });
+      }
+    }),
+  );
+  return read;
 }
