@@ -132,6 +132,10 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
         // in (or out) is a deploy before the stack's removal; the rotator role can only delete a key
         // group while this is "true" (infra/aws/iam.yml).
         DeleteKeysOnDelete: { Ref: 'DeleteKeysOnDelete' },
+        // Not read by the rotator: a new namespace (a new stage, or the move to Signet/<stage>) sends
+        // an Update, whose run reports the key's age in that namespace before ActiveKeyTooOldAlarm,
+        // which depends on this resource, starts reading it there.
+        MetricsNamespace: metricsNamespace,
       },
     };
     previousBootstrap = bootstrapId;
@@ -140,8 +144,13 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
     // rotation is stuck (blocked by a quota, failing, or not running). ActiveKeyAgeSeconds is the
     // gauge the rotator emits each run (lib/rotation/telemetry.ts) as EMF with the dimensions service
     // and profile. Missing data counts as breaching: a rotator that stopped reporting is stuck too.
+    // Created (or moved to a new namespace) only after the bootstrap has run and reported the age in
+    // that namespace, so that a new stage does not start in ALARM for want of data. UNCONFIRMED how
+    // long CloudWatch takes to turn that EMF line into a datapoint (seconds, as observed elsewhere); a
+    // first evaluation before it lands would show ALARM until the next rotator run.
     Resources[`ActiveKeyTooOldAlarm${suffix}`] = {
       Type: 'AWS::CloudWatch::Alarm',
+      DependsOn: [bootstrapId],
       Properties: {
         AlarmDescription:
           `Signet ${stage}: the active signing key of profile ${name} is older than rotateEvery ` +

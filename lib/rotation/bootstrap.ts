@@ -16,6 +16,11 @@ export interface BootstrapProperties {
    * empties the ring into its history. Anything else, absent included, retains them all.
    */
   readonly DeleteKeysOnDelete?: string;
+  /**
+   * The stage's metrics namespace. Not read: it is there so that a new namespace sends an Update, whose
+   * run reports the active key's age there before ActiveKeyTooOldAlarm reads it (infra/aws/profiles.cjs).
+   */
+  readonly MetricsNamespace?: string;
 }
 
 /** What the bootstrap needs besides the rotator's dependencies. */

@@ -293,8 +293,18 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     });
     metrics.count('RotationConfigRefused', 1, dimensions);
   }
+  // The active key's age; before a ring's first activation (a new stage waits out propagation), the
+  // age of the key waiting to sign, so that ActiveKeyTooOldAlarm, which counts no data as breaching,
+  // has data from the first deploy on and still fires if that first activation never comes
+  // (docs/operators.md, "ActiveKeyTooOldAlarm").
   const active = ring?.keys.find((key) => key.state === 'active');
-  const activatedAt = active === undefined ? undefined : Date.parse(active.activatedAt ?? active.createdAt);
+  const firstPending = active === undefined ? ring?.keys.find((key) => key.state === 'pending') : undefined;
+  const activatedAt =
+    active !== undefined
+      ? Date.parse(active.activatedAt ?? active.createdAt)
+      : firstPending === undefined
+        ? undefined
+        : Date.parse(firstPending.createdAt);
   const activeKeyAgeSeconds =
     activatedAt === undefined ? undefined : Math.max(0, Math.floor((now.getTime() - activatedAt) / 1000));
   if (activeKeyAgeSeconds !== undefined) {

@@ -277,7 +277,8 @@ export const METRICS = {
     unit: 'Seconds',
     perRequest: false,
     dimensions: { profile },
-    description: 'Seconds since the active key was activated, every run.',
+    description:
+      'Seconds since the active key was activated (before the first activation: since the key waiting to sign was created), every run.',
   },
   RotationCanaryPasses: {
     service: 'signet-rotator',

@@ -449,6 +449,10 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'breaching',
     });
+    // Missing data is breaching, so the alarm reads its namespace only once the bootstrap reported the
+    // age there: it depends on the bootstrap, which a new namespace re-runs (an Update).
+    expect([resource(template, 'ActiveKeyTooOldAlarm').DependsOn].flat()).toContain('Bootstrap');
+    expect(resource(template, 'Bootstrap').Properties.MetricsNamespace).toBe(metricsNamespace(name));
     for (const alarm of [failed, old]) {
       expect(alarm.AlarmActions).toEqual({
         'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
