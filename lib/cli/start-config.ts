@@ -5,6 +5,7 @@ import { type Config, ConfigError, readConfig } from '../config/index.ts';
 import type { Log } from '../telemetry/ports.ts';
 import { type CliIo, EnvironmentError, EXIT, UsageError } from './io.ts';
 import { untilAborted } from './sandbox.ts';
+import { serveStatus } from './status.ts';
 
 /** What `signet start --config FILE` was asked for. */
 export interface StartConfigOptions {
@@ -86,11 +87,14 @@ export async function startUserConfig(
     endpoints: running.endpoints,
     token: () => running.issuer.issue({ sub: 'demo', scope: scopes, expiresIn: 3600 }),
   });
+  const statusPages = await startStatusPages(running.config, options.portBase, io, options.log);
+  const status = Object.fromEntries(statusPages.map(({ profile, server }) => [profile, server.url]));
   if (options.json) {
     io.stdout(
       `${JSON.stringify({
         ...service.endpoints,
         token,
+        status,
         profiles: service.profiles,
         ...(service.tls === undefined
           ? {}
@@ -102,18 +106,47 @@ export async function startUserConfig(
     );
   } else {
     const text = describe(service, path, options.stateDir, scopes);
-    io.stdout(
-      demo === undefined
-        ? text
-        : text.replace(
-            /Press Ctrl-C to stop\.\n*$/,
-            `${describeDemoPage(demo, service)}\nPress Ctrl-C to stop.\n`,
-          ),
-    );
+    const pages =
+      statusPages.length === 0
+        ? ''
+        : `Status pages (keys, rotation, quotas, doctor: live):\n${statusPages
+            .map(({ profile, server }) => `  ${profile.padEnd(16)} ${server.url}\n`)
+            .join('')}\n`;
+    const demoText = demo === undefined ? '' : `${describeDemoPage(demo, service)}\n`;
+    io.stdout(text.replace(/Press Ctrl-C to stop\.\n*$/, `${pages}${demoText}Press Ctrl-C to stop.\n`));
   }
   await untilAborted(signal);
+  for (const { server } of statusPages) await server.close();
   await service.close();
   return EXIT.ok;
+}
+
+/**
+ * A status page (signet status) per profile, read every 2 seconds so that rotations show live: the
+ * default profile's on port base + 5, as npm start's, the others on free ports (base + 6 is KMS's).
+ * A page that cannot start is logged, never a reason to stop the service.
+ */
+async function startStatusPages(
+  config: Config,
+  portBase: number,
+  io: CliIo,
+  log: Log,
+): Promise<
+  { readonly profile: string; readonly server: { readonly url: string; close(): Promise<void> } }[]
+> {
+  const first = config.defaultProfile ?? Object.keys(config.profiles)[0]!;
+  const names = [first, ...Object.keys(config.profiles).filter((name) => name !== first)];
+  const pages = [];
+  for (const [index, profileName] of names.entries()) {
+    const serve = (port: number) => serveStatus({ config, profileName, port, intervalSeconds: 2, io });
+    try {
+      const server = await serve(index === 0 && portBase !== 0 ? portBase + 5 : 0).catch(() => serve(0));
+      pages.push({ profile: profileName, server });
+    } catch (error) {
+      log.warn('status page not started', { profile: profileName, error: (error as Error).message });
+    }
+  }
+  return pages;
 }
 
 /** The instructions printed at start: endpoints, profiles, how to reach the hosts, a first request. */

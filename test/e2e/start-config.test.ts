@@ -50,6 +50,8 @@ interface Ready {
   caFile: string;
   spkiSha256: string;
   config: string;
+  /** Each profile's status page. */
+  status: Record<string, string>;
   profiles: Record<
     string,
     { distributionId: string; aliases: string[]; originFolder: string; sampleUrl?: string }
@@ -144,6 +146,19 @@ describe('signet start --config FILE --https', () => {
     expect(existsSync(join(ready.profiles.media!.originFolder, 'videos/signet-sample.txt'))).toBe(true);
     expect(ready.api).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.edge).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it("serves each profile's status page (signet status) on loopback, reading the local stand-ins", async () => {
+    expect(Object.keys(ready.status).sort()).toEqual(['docs', 'media']);
+    for (const [profile, url] of Object.entries(ready.status)) {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const document = (await (await fetch(`${url}status.json`)).json()) as {
+        profile: string;
+        keys: { state: string }[];
+      };
+      expect(document.profile).toBe(profile);
+      expect(document.keys.length).toBeGreaterThan(0);
+    }
   });
 
   it('signs with the user grants and serves over HTTPS by Host, trusting only the printed CA', async () => {
