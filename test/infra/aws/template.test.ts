@@ -977,7 +977,9 @@ describe('KMS signing (signer: kms)', () => {
       // CreateKey also to the retiring media-docs ring's (to sign and delete, never to create).
       expect(text).toContain('"signet/multi/downloads/key-ring"');
       expect(text).not.toContain('signet/multi/media/key-ring');
-      const creates = [conditional[1].Action].flat().includes('kms:CreateKey');
+      const creates = [conditional[1].Action]
+        .flat()
+        .some((action) => action === 'kms:CreateKey' || action === 'kms:TagResource');
       expect(conditional[0]).toBe(creates ? 'CreatesKmsKeys' : 'SignsWithKms');
       if (creates) expect(text).not.toContain('media-docs');
       else expect(text).toContain('"signet/multi/media-docs/key-ring"');
@@ -1017,6 +1019,17 @@ describe('KMS signing (signer: kms)', () => {
         'kms:KeyOrigin': 'AWS_KMS',
       },
     });
+    // Tagging at creation needs kms:TagResource on every key of the account and Region (AWS's KMS
+    // guide, "Controlling access to tags"): key/* of this account and Region, never '*', and only
+    // with the request tags CreateKey may carry.
+    const tagging = statements.find((s) => [s.Action].flat().includes('kms:TagResource'))!;
+    expect(tagging.Action).toBe('kms:TagResource');
+    expect(tagging.Resource).toEqual(KEY_ARNS);
+    expect(tagging.Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/signet:key-ring': ['signet/multi/downloads/key-ring'] },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['signet:key-ring', 'signet:profile', 'signet:stage'] },
+    });
+    expect(create.Action).toBe('kms:CreateKey');
     const deletion = statements.find((s) => s.Action === 'kms:ScheduleKeyDeletion')!;
     expect(deletion.Resource).toEqual(KEY_ARNS);
     expect(deletion.Condition).toMatchObject({
@@ -1025,7 +1038,7 @@ describe('KMS signing (signer: kms)', () => {
     for (const statement of statements) {
       const actions = [statement.Action].flat();
       if (actions.includes('kms:ListKeys')) expect(statement.Resource).toBe('*');
-      else if (!actions.includes('kms:CreateKey')) {
+      else if (!actions.includes('kms:CreateKey') && !actions.includes('kms:TagResource')) {
         expect(statement.Resource).toEqual(KEY_ARNS);
         expect(statement.Condition).toMatchObject({
           StringEquals: { 'aws:ResourceTag/signet:key-ring': KMS_RINGS },
