@@ -16,6 +16,7 @@ import { checkKeyGroup } from './checks/key-group.ts';
 import { checkKeyGroupIdAsKeyId } from './checks/key-group-id-as-key-id.ts';
 import { checkKeysRemovedWhileValid } from './checks/key-history.ts';
 import { checkKmsKeys } from './checks/kms-keys.ts';
+import { checkKmsSignerSwitch } from './checks/kms-signer-switch.ts';
 import { checkOwnership } from './checks/ownership.ts';
 import { checkRingKeys } from './checks/ring-keys.ts';
 import { checkRingReadable } from './checks/ring-readable.ts';
@@ -36,6 +37,7 @@ export const PROFILE_CHECKS: readonly ProfileCheck[] = [
   checkActiveKey,
   checkRingKeys,
   checkKmsKeys,
+  checkKmsSignerSwitch,
   checkSha1Signing,
   checkGroupMembership,
   checkOwnership,

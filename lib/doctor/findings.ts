@@ -48,6 +48,10 @@ export type FindingCode =
   | 'KMS_PUBLIC_KEY_MISMATCH'
   /** The KMS key behind a ring key could not be read (permissions): not judged. */
   | 'KMS_KEY_UNREADABLE'
+  /** The ring holds KMS keys but the profile is neither `signer: kms` nor `kms: retiring`. */
+  | 'KMS_SIGNER_SWITCHED'
+  /** A `kms: retiring` profile whose ring holds no KMS key any more: the mark may go. */
+  | 'KMS_RETIRED'
   | 'ACCOUNT_KEYS_NEAR_LIMIT'
   | 'ACCOUNT_KEYS_HEADROOM';
 
