@@ -15,8 +15,8 @@ import {
   formatSetCookie,
   isoOf,
   SigningError,
+  signCanonicalUrls,
   signCookies,
-  signUrls,
   validateConditions,
 } from '../signing/index.ts';
 import { RemoteSigningError } from '../signing/remote.ts';
@@ -123,7 +123,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     const now = Math.floor(deps.now() / 1000);
     let conditions = conditionsOf(body, profile, now);
     const urls = body.urls ?? [body.url!];
-    validateEach(urls, body.resource !== undefined);
+    const hrefs = validateEach(urls, body.resource !== undefined);
     const decision = authorize({
       profileName: name,
       profile,
@@ -139,7 +139,7 @@ export function createApp(deps: AppDependencies): Hono<AppEnv> {
     const remote = active.remote;
     const signed =
       remote === undefined
-        ? signUrls(urls, { ...options, key: active.key })
+        ? signCanonicalUrls(hrefs, { ...options, key: active.key })
         : await signedThroughKms(deps, name, (onCall) => remote.signUrls(urls, options, onCall));
     audit(c, deps, principal, name, {
       kind: 'url',
@@ -466,12 +466,17 @@ function epochOf(value: number | string): number {
   return typeof value === 'number' ? value : Math.floor(Date.parse(value) / 1000);
 }
 
-/** Checks every URL of a batch so one answer lists each refused URL by index. */
-function validateEach(urls: readonly string[], hasResource: boolean): void {
+/**
+ * Checks every URL of a batch so one answer lists each refused URL by index, and returns their
+ * canonical forms: each URL is canonicalized once, here, and signed as returned.
+ */
+function validateEach(urls: readonly string[], hasResource: boolean): string[] {
   const errors: { index: number; code: string; message: string }[] = [];
+  const hrefs: string[] = [];
   for (const [index, url] of urls.entries()) {
     try {
       const href = canonicalUrl(url);
+      hrefs.push(href);
       if (!hasResource) assertNoWildcard(href);
     } catch (error) {
       if (!(error instanceof SigningError)) throw error;
@@ -492,6 +497,7 @@ function validateEach(urls: readonly string[], hasResource: boolean): void {
       },
     );
   }
+  return hrefs;
 }
 
 /**

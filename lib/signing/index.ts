@@ -34,6 +34,7 @@ export {
   type SignedCookies,
   type SignedUrl,
   type SignUrlOptions,
+  signCanonicalUrls,
   signCookies,
   signUrl,
   signUrls,

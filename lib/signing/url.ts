@@ -1,7 +1,11 @@
 import { SigningError } from './errors.ts';
 
-/** A UTF-16 surrogate without its pair: text that no UTF-8 request line can carry as written. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * `String.prototype.isWellFormed` (Node 20; ES2024, newer than the TypeScript lib this project
+ * targets): false for text holding a UTF-16 surrogate without its pair, which no UTF-8 request line
+ * can carry as written.
+ */
+type WellFormedText = string & { isWellFormed(): boolean };
 
 /** CloudFront's limit on the length of a request URL. */
 export const MAX_URL_BYTES = 8192;
@@ -29,6 +33,9 @@ export const SIGNING_PARAMETERS: ReadonlySet<string> = new Set([
   'Hash-Algorithm',
 ]);
 
+/** The signing parameters' names as they appear in a query, for the fast path of {@link canonicalUrl}. */
+const RESERVED_NAME_IN_QUERY = /(?:^|&)(?:Expires|Policy|Signature|Key-Pair-Id|Hash-Algorithm)(?:[=&]|$)/;
+
 /**
  * The bytes Signet signs for a URL: its WHATWG serialization (`new URL(input).href`), which is what a
  * browser or `fetch` puts on the wire, without the fragment (never sent) and without an empty query
@@ -38,26 +45,10 @@ export const SIGNING_PARAMETERS: ReadonlySet<string> = new Set([
  * not as written), and caller parameters named like signing parameters.
  */
 export function canonicalUrl(input: string): string {
-  // The API canonicalizes each URL of a request three times (checking it, authorizing it, signing
-  // it): the last results are kept so that the parse happens once. The function is pure, and
-  // refusals are never kept, so a kept result is exactly what a new parse would give.
-  const known = canonicalUrls.get(input);
-  if (known !== undefined) return known;
-  const href = parseCanonicalUrl(input);
-  if (canonicalUrls.size >= CANONICAL_URLS_KEPT) canonicalUrls.clear();
-  canonicalUrls.set(input, href);
-  return href;
-}
-
-/** How many canonical URLs {@link canonicalUrl} keeps: a whole batch (100 URLs) and then some. */
-const CANONICAL_URLS_KEPT = 128;
-const canonicalUrls = new Map<string, string>();
-
-/** The signing parameters' names as they appear in a query, for the fast path of {@link parseCanonicalUrl}. */
-const RESERVED_NAME_IN_QUERY = /(?:^|&)(?:Expires|Policy|Signature|Key-Pair-Id|Hash-Algorithm)(?:[=&]|$)/;
-
-function parseCanonicalUrl(input: string): string {
-  if (LONE_SURROGATE.test(input)) {
+  // Nothing is kept from one call to the next: the API canonicalizes each URL once where it checks
+  // the batch and signs those results (signCanonicalUrls); a cache here cost more in garbage
+  // collection than it saved (`npm run bench`).
+  if (!(input as WellFormedText).isWellFormed()) {
     throw new SigningError(
       'ERR_INVALID_URL',
       'Expected `url` to be valid Unicode; it holds a lone surrogate, which would be sent as U+FFFD rather than as written.',
@@ -153,16 +144,19 @@ export function assertNoWildcardInCustomResource(href: string): void {
  */
 export function canonicalResource(pattern: string, options: { trusted?: boolean } = {}): string {
   // Access checks canonicalize every grant pattern of a profile on each request: the last results are
-  // kept, as for canonicalUrl (pure, refusals never kept).
+  // kept (the function is pure, and refusals are never kept). The same few patterns come back on
+  // every request, so the cache hits and holds no garbage.
   const key = `${options.trusted === true ? 't' : 'c'}${pattern}`;
   const known = canonicalResources.get(key);
   if (known !== undefined) return known;
   const serialized = parseCanonicalResource(pattern, options);
-  if (canonicalResources.size >= CANONICAL_URLS_KEPT) canonicalResources.clear();
+  if (canonicalResources.size >= CANONICAL_RESOURCES_KEPT) canonicalResources.clear();
   canonicalResources.set(key, serialized);
   return serialized;
 }
 
+/** How many canonical resources {@link canonicalResource} keeps: a config's grant patterns and then some. */
+const CANONICAL_RESOURCES_KEPT = 128;
 const canonicalResources = new Map<string, string>();
 
 function parseCanonicalResource(pattern: string, options: { trusted?: boolean }): string {

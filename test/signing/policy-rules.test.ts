@@ -26,6 +26,20 @@ describe('the policy bytes', () => {
     expect(customPolicy('https://h/a"b', { expires: 1 })).toContain('"Resource":"https://h/a\\"b"');
   });
 
+  it('writes the resource exactly as JSON.stringify would, for every character it escapes and at both ends of each range', () => {
+    // The resource is quoted as is when nothing in it needs escaping (the fast path): these are the
+    // characters that do, each alone and inside a URL, and their neighbours that do not.
+    const escaped = ['"', '\\', '\u0000', '\u0001', '\u001f', '\ud800', '\udbff', '\udc00', '\udfff'];
+    const plain = [' ', '!', '#', '[', ']', '~', '\u007f', '\u00e9', '\u2028', '\ud7ff', '\ue000', '\ud83d\ude00'];
+    for (const character of [...escaped, ...plain]) {
+      for (const resource of [character, `https://h/a${character}b`]) {
+        const expected = `{"Statement":[{"Resource":${JSON.stringify(resource)},"Condition":{"DateLessThan":{"AWS:EpochTime":5}}}]}`;
+        expect(cannedPolicy(resource, 5), JSON.stringify(resource)).toBe(expected);
+        expect(customPolicy(resource, { expires: 5 }), JSON.stringify(resource)).toBe(expected);
+      }
+    }
+  });
+
   it('writes a custom policy with only an expiry', () => {
     expect(customPolicy(RESOURCE, { expires: 1_750_003_600 })).toBe(
       '{"Statement":[{"Resource":"https://media.example.com/videos/*","Condition":{"DateLessThan":{"AWS:EpochTime":1750003600}}}]}',
