@@ -129,8 +129,11 @@ export async function startUserService(options: UserServiceOptions): Promise<Use
     trustForwardedFor: options.trustForwardedFor ?? false,
     ...(options.edgePathMatching === undefined ? {} : { pathMatching: options.edgePathMatching }),
     ...(tls === undefined ? {} : { edgeTls: { cert: tls.cert, key: tls.key } }),
-    // signer: kms profiles sign through the KMS stand-in (docs/operators.md, "KMS signing").
-    ...(Object.values(user.profiles).some((profile) => profile.signer === 'kms') ? { kms: true } : {}),
+    // signer: kms profiles sign through the KMS stand-in (docs/operators.md, "KMS signing"); so do
+    // the KMS keys left in the ring of a profile switched back (kms: retiring).
+    ...(Object.values(user.profiles).some((profile) => profile.signer === 'kms' || profile.kms === 'retiring')
+      ? { kms: true }
+      : {}),
     // A raised quota in the config is the account's: the local CloudFront grants the same.
     ...(user.aws?.publicKeyQuota === undefined ? {} : { maxPublicKeys: user.aws.publicKeyQuota }),
   });
