@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BodyTooLargeError, close, listen, readBody } from './http.ts';
+import { type AwsJsonService, readInput, readOperation, sendFailure, sendResult } from './aws-json.ts';
+import { close, listen } from './http.ts';
 import { KmsError, type KmsErrorType } from './kms/errors.ts';
 import {
   type Input,
-  isOperationName,
   OPERATIONS,
   type OperationContext,
   type OperationName,
@@ -17,9 +16,6 @@ import { MemoryStateStore, type StateStore } from './state.ts';
 export { INJECTABLE_ERRORS, KmsError, type KmsErrorType } from './kms/errors.ts';
 export { MAX_RAW_MESSAGE_BYTES, type OperationName as KmsOperation } from './kms/operations.ts';
 
-const TARGET_PREFIX = 'TrentService.';
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
-const ACCEPTED_CONTENT_TYPES = new Set([CONTENT_TYPE, 'application/x-amz-json-1.0', 'application/json']);
 const STATE_SCHEMA = 'signet.sandbox.kms/1';
 /** The account id the sandbox's key ARNs carry. */
 export const SANDBOX_ACCOUNT = '000000000000';
@@ -114,15 +110,14 @@ export class KmsStandIn {
 
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
-      const operation = readOperation(request);
+      const operation = readOperation(request, SERVICE);
       this.#calls.set(operation, (this.#calls.get(operation) ?? 0) + 1);
-      checkContentType(request);
-      const input = parseInput(await readBody(request));
+      const input = await readInput(request, SERVICE);
       if (operation === 'Sign' && this.#signDelayMs > 0) await sleep(this.#signDelayMs);
       this.#fault(operation);
-      sendJson(response, 200, this.#run(operation, input, regionOf(request) ?? this.#region));
+      sendResult(response, this.#run(operation, input, regionOf(request) ?? this.#region));
     } catch (error) {
-      sendError(response, toServiceError(error));
+      sendFailure(response, error, SERVICE);
     }
   }
 
@@ -205,71 +200,13 @@ function regionOf(request: IncomingMessage): string | undefined {
     : undefined;
 }
 
-function readOperation(request: IncomingMessage): OperationName {
-  const target = request.headers['x-amz-target'];
-  if (request.method !== 'POST' || typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
-    throw new KmsError(
-      'UnknownOperationException',
-      `Expected POST / with X-Amz-Target: ${TARGET_PREFIX}<Operation>, got ${request.method} ${request.url} ` +
-        `with X-Amz-Target ${typeof target === 'string' ? target : '(none)'}.`,
-    );
-  }
-  const name = target.slice(TARGET_PREFIX.length);
-  if (!isOperationName(name)) {
-    throw new KmsError(
-      'UnknownOperationException',
-      `Expected one of ${Object.keys(OPERATIONS).join(', ')}; got ${name || '(empty)'}, which the sandbox does not serve.`,
-    );
-  }
-  return name;
-}
-
-function checkContentType(request: IncomingMessage): void {
-  const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!ACCEPTED_CONTENT_TYPES.has(contentType)) {
-    throw new KmsError(
-      'SerializationException',
-      `Expected Content-Type ${CONTENT_TYPE}, got ${contentType || '(none)'}.`,
-    );
-  }
-}
-
-function parseInput(body: Buffer): Input {
-  if (body.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (cause) {
-    throw new KmsError('SerializationException', 'Expected the request body to be JSON; it is not.', {
-      cause,
-    });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new KmsError('SerializationException', 'Expected the request body to be a JSON object.');
-  }
-  return value as Input;
-}
-
-function toServiceError(error: unknown): KmsError {
-  if (error instanceof KmsError) return error;
-  if (error instanceof BodyTooLargeError) {
-    return new KmsError('RequestEntityTooLargeException', error.message, { cause: error });
-  }
+/** KMS's side of the AWS JSON protocol (infra/local/aws-json.ts). */
+const SERVICE: AwsJsonService<OperationName, KmsError> = {
+  targetPrefix: 'TrentService.',
+  operations: OPERATIONS,
+  protocolError: (type, message, options) => new KmsError(type, message, options),
   // A stand-in bug reads as KMS's 500, never a stack trace.
-  return new KmsError('KMSInternalException', 'The sandbox failed to handle the request.', { cause: error });
-}
-
-function sendError(response: ServerResponse, error: KmsError): void {
-  response.setHeader('x-amzn-ErrorType', error.code);
-  sendJson(response, error.status, error.toBody());
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': randomUUID(),
-  });
-  response.end(text);
-}
+  internalError: (cause) =>
+    new KmsError('KMSInternalException', 'The sandbox failed to handle the request.', { cause }),
+  isServiceError: (error): error is KmsError => error instanceof KmsError,
+};

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { BodyTooLargeError, close, listen, readBody } from './http.ts';
+import { type AwsJsonService, readInput, readOperation, sendFailure, sendResult } from './aws-json.ts';
+import { close, listen } from './http.ts';
 import { SecretsManagerError } from './secrets-manager/errors.ts';
 import type { Input } from './secrets-manager/input.ts';
 import {
@@ -11,7 +11,6 @@ import {
 } from './secrets-manager/model.ts';
 import {
   type Change,
-  isOperationName,
   OPERATIONS,
   type OperationContext,
   type OperationName,
@@ -22,11 +21,6 @@ import { MemoryStateStore, type StateStore } from './state.ts';
 
 export { SecretsManagerError, type SecretsManagerErrorType } from './secrets-manager/errors.ts';
 export type { OperationName as SecretsManagerOperation } from './secrets-manager/operations.ts';
-
-const TARGET_PREFIX = 'secretsmanager.';
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
-/** The JSON content types AWS's JSON front ends accept (curl users often send the plain one). */
-const ACCEPTED_CONTENT_TYPES = new Set([CONTENT_TYPE, 'application/x-amz-json-1.0', 'application/json']);
 
 /** Options for {@link createSecretsManagerStandIn}. */
 export interface SecretsManagerStandInOptions {
@@ -85,13 +79,12 @@ export class SecretsManagerStandIn {
 
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
-      const operation = readOperation(request);
+      const operation = readOperation(request, SERVICE);
       this.#calls.set(operation, (this.#calls.get(operation) ?? 0) + 1);
-      checkContentType(request);
-      const input = parseInput(await readBody(request));
-      sendJson(response, 200, this.#run(operation, input));
+      const input = await readInput(request, SERVICE);
+      sendResult(response, this.#run(operation, input));
     } catch (error) {
-      sendError(response, toServiceError(error));
+      sendFailure(response, error, SERVICE);
     }
   }
 
@@ -168,87 +161,13 @@ export async function startSecretsManager(
   return { url, standIn, close: () => close(server) };
 }
 
-function readOperation(request: IncomingMessage): OperationName {
-  const target = request.headers['x-amz-target'];
-  if (request.method !== 'POST' || typeof target !== 'string' || !target.startsWith(TARGET_PREFIX)) {
-    throw new SecretsManagerError(
-      'UnknownOperationException',
-      `Expected POST / with X-Amz-Target: ${TARGET_PREFIX}<Operation>, ` +
-        `got ${request.method} ${request.url} with X-Amz-Target ${typeof target === 'string' ? target : '(none)'}.`,
-    );
-  }
-  const name = target.slice(TARGET_PREFIX.length);
-  if (!isOperationName(name)) {
-    throw new SecretsManagerError(
-      'UnknownOperationException',
-      `Expected one of ${Object.keys(OPERATIONS).join(', ')}; got ${name || '(empty)'}, which the sandbox does not serve.`,
-    );
-  }
-  return name;
-}
-
-function checkContentType(request: IncomingMessage): void {
-  const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!ACCEPTED_CONTENT_TYPES.has(contentType)) {
-    // UNCONFIRMED: the error type AWS's front end picks for a wrong Content-Type.
-    throw new SecretsManagerError(
-      'SerializationException',
-      `Expected Content-Type ${CONTENT_TYPE}, got ${contentType || '(none)'}.`,
-    );
-  }
-}
-
-function parseInput(body: Buffer): Input {
-  // AWS accepts an empty body as an empty request; required members are then reported as missing.
-  if (body.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (cause) {
-    throw new SecretsManagerError(
-      'SerializationException',
-      'Expected the request body to be JSON; it is not.',
-      {
-        cause,
-      },
-    );
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SecretsManagerError(
-      'SerializationException',
-      `Expected the request body to be a JSON object, got ${Array.isArray(value) ? 'an array' : String(value)}.`,
-    );
-  }
-  return value as Input;
-}
-
-function toServiceError(error: unknown): SecretsManagerError {
-  if (error instanceof SecretsManagerError) return error;
-  if (error instanceof BodyTooLargeError) {
-    return new SecretsManagerError('RequestEntityTooLargeException', error.message, { cause: error });
-  }
-  return internalError(error);
-}
-
-function internalError(cause: unknown): SecretsManagerError {
+/** Secrets Manager's side of the AWS JSON protocol (infra/local/aws-json.ts). */
+const SERVICE: AwsJsonService<OperationName, SecretsManagerError> = {
+  targetPrefix: 'secretsmanager.',
+  operations: OPERATIONS,
+  protocolError: (type, message, options) => new SecretsManagerError(type, message, options),
   // The details stay out of the answer: a stand-in bug should read as AWS's 500, not leak a stack.
-  return new SecretsManagerError('InternalServiceError', 'The sandbox failed to handle the request.', {
-    cause,
-  });
-}
-
-function sendError(response: ServerResponse, error: SecretsManagerError): void {
-  // The SDK reads the type from this header first and from `__type` in the body otherwise.
-  response.setHeader('x-amzn-ErrorType', error.code);
-  sendJson(response, error.status, error.toBody());
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'Content-Type': CONTENT_TYPE,
-    'Content-Length': Buffer.byteLength(text),
-    'x-amzn-RequestId': randomUUID(),
-  });
-  response.end(text);
-}
+  internalError: (cause) =>
+    new SecretsManagerError('InternalServiceError', 'The sandbox failed to handle the request.', { cause }),
+  isServiceError: (error): error is SecretsManagerError => error instanceof SecretsManagerError,
+};

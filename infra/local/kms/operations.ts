@@ -345,7 +345,3 @@ export const OPERATIONS = {
 } satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof OPERATIONS;
-
-export function isOperationName(name: string): name is OperationName {
-  return Object.hasOwn(OPERATIONS, name);
-}

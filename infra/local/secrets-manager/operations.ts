@@ -531,8 +531,3 @@ export const OPERATIONS = {
 
 /** The name of an operation the stand-in serves. */
 export type OperationName = keyof typeof OPERATIONS;
-
-/** Narrows a target's operation part to one the stand-in serves. */
-export function isOperationName(name: string): name is OperationName {
-  return Object.hasOwn(OPERATIONS, name);
-}
