@@ -10,6 +10,7 @@ import { KMS_RING_TAG } from '../../lib/rotation/kms-keys.ts';
 import { type RotationResult, type RunRotationOptions, runRotation } from '../../lib/rotation/rotator.ts';
 import { signUrl } from '../../lib/signing/index.ts';
 import { RemoteSigner } from '../../lib/signing/remote.ts';
+import { CapturingLog } from '../support/api.ts';
 import { startEdgeWithFile } from '../support/edge.ts';
 import { type FaultPlan, FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
 import {
@@ -48,6 +49,8 @@ interface Outcome {
   readonly billing: readonly string[];
   readonly ringKmsKeys: number;
   readonly statuses: readonly number[];
+  /** The last run logged "KMS retired" (the operator may remove kms: retiring). */
+  readonly retired: boolean;
 }
 
 async function trust(sandbox: RotationSandbox, keyGroupId: string, name: string) {
@@ -171,12 +174,18 @@ async function scenario(plan: FaultPlan | undefined, retiring: boolean): Promise
       kms.standIn
         .listKeys()
         .filter((key) => key.tags[KMS_RING_TAG] === secretId && key.state !== 'PendingDeletion');
+    let retired = false;
     for (let run = 0; run < 40; run++) {
-      const result = await runRotation(switched);
+      const log = new CapturingLog();
+      const result = await runRotation({ ...switched, log });
       expect(result.ok, JSON.stringify([result.violations, result.refused])).toBe(true);
       await check();
       const ring = (await store.load())?.ring;
       const ringKms = ring?.keys.filter((key) => key.kmsKeyArn !== undefined) ?? [];
+      // "KMS retired" (remove kms: retiring) only once nothing of the ring is left in KMS.
+      retired = log.lines.some((line) => line.message.startsWith('KMS retired'));
+      if (retired)
+        expect({ ringKms: ringKms.length, billing: billing().length }).toEqual({ ringKms: 0, billing: 0 });
       if (ringKms.length === 0 && billing().length === 0 && result.action.kind === 'none') break;
       const next = result.nextAt === undefined ? 60 : (result.nextAt.getTime() - clock.millis()) / 1000;
       clock.advance(Math.min(Math.max(Math.ceil(next), 1), 600));
@@ -189,6 +198,7 @@ async function scenario(plan: FaultPlan | undefined, retiring: boolean): Promise
       billing: billing().map((key) => key.arn),
       ringKmsKeys: ring?.keys.filter((key) => key.kmsKeyArn !== undefined).length ?? -1,
       statuses,
+      retired,
     };
   } finally {
     client.destroy();
@@ -202,6 +212,7 @@ async function scenario(plan: FaultPlan | undefined, retiring: boolean): Promise
 async function plans(): Promise<{ plans: FaultPlan[]; log: readonly string[] }> {
   const clean = await scenario(undefined, true);
   expect(clean.billing).toEqual([]);
+  expect(clean.retired).toBe(true);
   expect(clean.ringKmsKeys).toBe(0);
   expect(clean.statuses.length).toBeGreaterThan(10);
   expect(clean.statuses.filter((status) => status !== 200)).toEqual([]);
@@ -231,11 +242,12 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
     expect(outcomes.filter((outcome) => outcome.fired === undefined)).toEqual([]);
     expect(outcomes.filter((outcome) => outcome.fired?.includes(' kms.')).length).toBeGreaterThanOrEqual(4);
     for (const outcome of outcomes) {
-      expect({ fired: outcome.fired, billing: outcome.billing, ringKmsKeys: outcome.ringKmsKeys }).toEqual({
+      expect({
         fired: outcome.fired,
-        billing: [],
-        ringKmsKeys: 0,
-      });
+        billing: outcome.billing,
+        ringKmsKeys: outcome.ringKmsKeys,
+        retired: outcome.retired,
+      }).toEqual({ fired: outcome.fired, billing: [], ringKmsKeys: 0, retired: true });
       expect(outcome.statuses.filter((status) => status !== 200)).toEqual([]);
     }
   }, 300_000);
@@ -249,6 +261,8 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
     for (const outcome of outcomes) {
       expect(outcome.ringKmsKeys).toBe(0);
       expect(outcome.statuses.filter((status) => status !== 200)).toEqual([]);
+      // Not marked retiring: the rotator never says "KMS retired".
+      expect(outcome.retired).toBe(false);
       const orphaned = outcome.fired === `after kms.CreateKeyCommand (call ${firstCreate})`;
       expect({ fired: outcome.fired, billing: outcome.billing.length }).toEqual({
         fired: outcome.fired,
