@@ -6,7 +6,7 @@ import { type RunningSecretsManager, startSecretsManager } from '../../infra/loc
 import { SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
 import { localSigningKey, ringKeyPublicKey } from '../../lib/keys/kms.ts';
 import type { KeyRingStore } from '../../lib/keys/store.ts';
-import { KMS_RING_TAG } from '../../lib/rotation/kms-keys.ts';
+import { KMS_DELETION_WINDOW_DAYS, KMS_RING_TAG, type KmsKeyPort } from '../../lib/rotation/kms-keys.ts';
 import { type RotationResult, type RunRotationOptions, runRotation } from '../../lib/rotation/rotator.ts';
 import { signUrl } from '../../lib/signing/index.ts';
 import { RemoteSigner } from '../../lib/signing/remote.ts';
@@ -233,6 +233,26 @@ async function runAll(list: readonly FaultPlan[], retiring: boolean): Promise<Ou
   return outcomes;
 }
 
+/** A KMS port whose next ScheduleKeyDeletion dies before it is sent (a killed rotator), once. */
+function killedBeforeScheduling(port: KmsKeyPort): KmsKeyPort & { killed: boolean } {
+  const wrapped = {
+    killed: false,
+    createSigningKey: (input: Parameters<KmsKeyPort['createSigningKey']>[0]) => port.createSigningKey(input),
+    publicKey: (arn: string) => port.publicKey(arn),
+    describe: (arn: string) => port.describe(arn),
+    listTagged: (key: string, value: string) => port.listTagged(key, value),
+    scheduleDeletion: async (arn: string, days: number) => {
+      if (!wrapped.killed) {
+        wrapped.killed = true;
+        throw new Error('killed before ScheduleKeyDeletion');
+      }
+      await port.scheduleDeletion(arn, days);
+    },
+    disable: (arn: string) => port.disable(arn),
+  };
+  return wrapped;
+}
+
 describe('switching a signer: kms profile back to secrets-manager', () => {
   it('with kms: retiring, converges after a kill at any write of the KMS cycle: no KMS key left billing, every signed URL answered 200', async () => {
     const { plans: list, log } = await plans();
@@ -251,6 +271,64 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
       expect(outcome.statuses.filter((status) => status !== 200)).toEqual([]);
     }
   }, 300_000);
+
+  it('without kms: retiring, a kill before ScheduleKeyDeletion of the ring’s last KMS key is swept (its history entry), and 30 days on no KMS call is made', async () => {
+    const clock = new HandClock();
+    const sandbox = await startRotationSandbox({ clock, secretsManager });
+    const kms = await startKms({ now: clock.now });
+    const client = new KMSClient({
+      endpoint: kms.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    try {
+      const secretId = `signet/switchback-history-${++count}`;
+      const store = await sandbox.newStore(secretId);
+      const port = new SdkKmsKeyPort(client);
+      const base = { profileName: 'history', store, registry: sandbox.registry, now: clock.now };
+      const kmsProfile = testProfile({ signer: 'kms', keyRing: { secretId } });
+      const smProfile = testProfile({ keyRing: { secretId } });
+      expect((await runRotation({ ...base, profile: kmsProfile, kms: port })).action.kind).toBe('bootstrap');
+      clock.advance(TIMINGS.propagation);
+      expect((await runRotation({ ...base, profile: kmsProfile, kms: port })).action.kind).toBe('activate');
+      const kmsArn = (await store.load())!.ring.keys[0]!.kmsKeyArn!;
+
+      // Switched back without the mark: the next key is a Secrets Manager key.
+      const killing = killedBeforeScheduling(port);
+      for (const [seconds, kind] of [
+        [TIMINGS.rotateEvery, 'introduce'],
+        [TIMINGS.propagation, 'activate'],
+      ] as const) {
+        clock.advance(seconds);
+        expect((await runRotation({ ...base, profile: smProfile, kms: killing })).action.kind).toBe(kind);
+      }
+      clock.advance(TIMINGS.removal);
+      await expect(runRotation({ ...base, profile: smProfile, kms: killing })).rejects.toThrow(
+        /killed before ScheduleKeyDeletion/,
+      );
+      const ring = (await store.load())!.ring;
+      expect(ring.keys.map((key) => key.kmsKeyArn)).toEqual([undefined]);
+      expect(ring.history.at(-1)?.kmsKeyArn).toBe(kmsArn);
+      const stateOf = () => kms.standIn.listKeys().find((key) => key.arn === kmsArn)?.state;
+      expect(stateOf()).toBe('Enabled');
+
+      // Only the history names it now: the next run sweeps it all the same.
+      clock.advance(60);
+      expect((await runRotation({ ...base, profile: smProfile, kms: port })).ok).toBe(true);
+      expect(stateOf()).toBe('PendingDeletion');
+
+      // Past the deletion window the ring has no reason to scan KMS any more.
+      clock.advance(KMS_DELETION_WINDOW_DAYS * 86_400);
+      const listed = kms.standIn.countCalls('ListKeys');
+      await runRotation({ ...base, profile: smProfile, kms: port });
+      expect(kms.standIn.countCalls('ListKeys')).toBe(listed);
+    } finally {
+      client.destroy();
+      await kms.close();
+      await sandbox.close();
+    }
+  });
 
   it('without kms: retiring, sweeps while the ring names a KMS key; only a key a kill left before the first ring write stays billing (why kms: retiring exists)', async () => {
     const { plans: list, log } = await plans();
