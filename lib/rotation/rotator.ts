@@ -223,7 +223,7 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
     // KMS keys tagged for this ring that no ring key names: scheduled for deletion, not left billing,
     // also after the profile switched back to secrets-manager (kmsSweepDue says while).
     const ring = final.versioned?.ring;
-    const swept = await sweepKmsKeys(options.kms, ring, options.profile, now);
+    const swept = await sweepOrSkip(options, ring, now, log);
     for (const arn of swept.scheduled) {
       log.warn('untracked KMS key scheduled for deletion', { ...dimensions, kmsKeyArn: arn });
       commits.push({ transition: `kms-sweep:${arn}`, step: 'delete-orphan' });
@@ -344,6 +344,33 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   if (incidents.fresh.length > 0 && options.throwOnViolation === true)
     throw new RotationInvariantError(options.profileName, incidents.fresh);
   return result;
+}
+
+/**
+ * The KMS sweep. For a profile that is neither `signer: kms` nor `kms: retiring` it is best effort:
+ * its stack may rightly hold no KMS permissions any more (the mark was removed after "KMS retired"
+ * while a removed key is still within its deletion window), so a refusal is a warning, not a failed
+ * run. For the others, whose stack has them, it fails the run as any AWS error does.
+ */
+async function sweepOrSkip(
+  options: RunRotationOptions,
+  ring: KeyRing | undefined,
+  now: Date,
+  log: Log,
+): Promise<{ readonly scheduled: readonly string[]; readonly waiting: readonly string[] }> {
+  const kms = options.kms!;
+  const { profile } = options;
+  if (profile.signer === 'kms' || profile.kms === 'retiring') return sweepKmsKeys(kms, ring, profile, now);
+  try {
+    return await sweepKmsKeys(kms, ring, profile, now);
+  } catch (error) {
+    if ((error as { name?: unknown }).name !== 'AccessDeniedException') throw error;
+    log.warn('KMS sweep skipped: not allowed to list the KMS keys tagged for this ring', {
+      profile: options.profileName,
+      message: (error as Error).message,
+    });
+    return { scheduled: [], waiting: [] };
+  }
 }
 
 /** An incident's identity: the same code on the same key is the same incident. */

@@ -318,6 +318,23 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
       expect((await runRotation({ ...base, profile: smProfile, kms: port })).ok).toBe(true);
       expect(stateOf()).toBe('PendingDeletion');
 
+      // Once "KMS retired" the operator may drop the stack's KMS permissions while the history entry
+      // is still within its window: the sweep is then refused, which is a warning, not a failed run.
+      kms.standIn.inject({ operation: 'ListKeys', error: 'AccessDeniedException' });
+      const log = new CapturingLog();
+      clock.advance(60);
+      expect((await runRotation({ ...base, profile: smProfile, kms: port, log })).ok).toBe(true);
+      expect(log.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toContain(
+        'KMS sweep skipped: not allowed to list the KMS keys tagged for this ring',
+      );
+      kms.standIn.clearFaults();
+      // ...but a signer: kms profile's stack has them: a refusal there fails the run.
+      kms.standIn.inject({ operation: 'ListKeys', error: 'AccessDeniedException', times: 1 });
+      await expect(runRotation({ ...base, profile: kmsProfile, kms: port })).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+      });
+      kms.standIn.clearFaults();
+
       // Past the deletion window the ring has no reason to scan KMS any more.
       clock.advance(KMS_DELETION_WINDOW_DAYS * 86_400);
       const listed = kms.standIn.countCalls('ListKeys');
