@@ -67,6 +67,12 @@ describe('KMS_SIGNER_SWITCHED', () => {
     expect(
       judge(checkKmsSignerSwitch, snapshotOf({ profile: secretsManager }), 'KMS_SIGNER_SWITCHED'),
     ).toEqual([]);
+    // Nothing at all, of any code, for a profile that signs through KMS or is retiring with KMS keys left.
+    for (const profile of [kms, retiring]) {
+      expect(checkKmsSignerSwitch({ snapshot: snapshotOf({ profile, ...kmsRing }).profiles[0]! })).toEqual(
+        [],
+      );
+    }
     // A ring that could not be read is RING_UNREADABLE's to report, not this check's.
     expect(
       checkKmsSignerSwitch({
