@@ -59,6 +59,7 @@ export const GROUPS: readonly MutationGroup[] = [
     tests: [
       'test/keys/key-ring-cache.test.ts',
       'test/keys/key-ring-cache-rules.test.ts',
+      'test/keys/key-ring-cache-kms.test.ts',
       'test/keys/kms-signing.test.ts',
     ],
   },
