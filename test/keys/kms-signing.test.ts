@@ -187,6 +187,17 @@ describe('signer: kms', () => {
     });
   }
 
+  it('keeps signing through the ring’s KMS key after the profile is switched back (signer: secrets-manager, kms: retiring)', async () => {
+    const key = await kmsRingKey('ecdsa-p256');
+    const { post, trusted, metrics } = await appWith(key, { signer: 'secrets-manager', kms: 'retiring' });
+    const response = await post('/v1/signed-urls', { url: 'https://media.example.com/b.mp4', expiresIn: 60 });
+    expect(response.status).toBe(200);
+    const { urls } = (await response.json()) as { urls: { url: string }[] };
+    expect(kms.standIn.countCalls('Sign')).toBe(1);
+    expect(metrics.total('KmsSignCalls', { profile: 'media' })).toBe(1);
+    expect(verifyRequest({ url: urls[0]!.url, now: NOW_S + 1, trustedKeys: trusted }).allowed).toBe(true);
+  });
+
   it('keeps no private key in the ring: the KMS key ARN travels with the CloudFront id (schema 3)', async () => {
     const key = await kmsRingKey('ecdsa-p256');
     const { secretId } = await appWith(key);
