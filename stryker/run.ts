@@ -121,18 +121,19 @@ function matchEquivalents(
   return { matched, unused };
 }
 
-function strykerOptions(group: MutationGroup, mutate: readonly string[]): PartialStrykerOptions {
+function strykerOptions(mutate: readonly string[]): PartialStrykerOptions {
   const concurrency = Number(process.env.SIGNET_MUTATION_CONCURRENCY ?? availableParallelism());
   return {
     testRunner: 'vitest',
     plugins: ['@stryker-mutator/vitest-runner'],
-    // The group's tests are named explicitly; vitest's "related" mode would add every suite that
-    // reaches the file through an import, the slow end-to-end ones included.
-    // The project's vitest config: each test file in a fresh module graph, so a mutant in code that
-    // runs when a module loads (a constant) is evaluated anew in every mutant run.
-    vitest: { configFile: 'vitest.config.ts', related: false },
+    // The group's tests are the include of stryker/vitest.config.ts (SIGNET_MUTATION_TESTS, set
+    // by main), not Stryker's `testFiles`: with `testFiles`, a mutant in code that runs when a module
+    // loads (a constant) is switched on only after the module loaded, so it could never be killed.
+    // Without them, Stryker runs such a mutant with every test of the group, switched on before any
+    // module loads (each test file has a fresh module graph). vitest's "related" mode would add every
+    // suite that reaches the file through an import, the slow end-to-end ones included.
+    vitest: { configFile: 'stryker/vitest.config.ts', related: false },
     mutate: [...mutate],
-    testFiles: group.tests.flatMap(expand),
     coverageAnalysis: 'perTest',
     // A mutant counts as killed when its tests run past their dry-run time by this much: generous,
     // so that a busy machine does not pass a slow survivor off as a timeout.
@@ -221,7 +222,9 @@ async function main(): Promise<number> {
     // The code as Stryker reads it now: the file may change while the run lasts.
     for (const file of files)
       sources.set(resolve(ROOT, file), readFileSync(join(ROOT, file), 'utf8').split('\n'));
-    const results = await new Stryker(strykerOptions(group, files)).runMutationTest();
+    // Read by stryker/vitest.config.ts in the test runner processes this Stryker run starts.
+    process.env.SIGNET_MUTATION_TESTS = group.tests.flatMap(expand).join(',');
+    const results = await new Stryker(strykerOptions(files)).runMutationTest();
     const mine = equivalents.filter((entry) => files.includes(entry.file));
     const survivors = results.filter(
       (mutant) => mutant.status === 'Survived' || mutant.status === 'NoCoverage',
