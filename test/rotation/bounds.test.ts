@@ -10,8 +10,8 @@ import { planRotation } from '../../lib/rotation/plan.ts';
 import type { RegisteredPublicKey } from '../../lib/rotation/registry.ts';
 import { planRevoke } from '../../lib/rotation/revoke.ts';
 import type { RotationState } from '../../lib/rotation/state.ts';
+import { testProfile } from '../support/profiles.ts';
 import { ringKey } from '../support/rings.ts';
-import { testProfile } from '../support/rotation-sandbox.ts';
 
 // Recorded bounds (docs/design.md, "Recorded bounds"): a key is judged, kept and removed by the
 // longest timings in force while it could sign, never by today's config alone. The profile of

@@ -6,8 +6,8 @@ import { publicKeyNameFor } from '../../lib/rotation/names.ts';
 import { planRotation } from '../../lib/rotation/plan.ts';
 import type { RegisteredPublicKey } from '../../lib/rotation/registry.ts';
 import type { RotationState } from '../../lib/rotation/state.ts';
+import { TIMINGS, testProfile } from '../support/profiles.ts';
 import { ringKey } from '../support/rings.ts';
-import { TIMINGS, testProfile } from '../support/rotation-sandbox.ts';
 
 // The pure parts of the operator commands: `signet rotate --start` (planRotation's forceIntroduce)
 // and `signet keys` (listKeys).

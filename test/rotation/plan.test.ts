@@ -6,8 +6,8 @@ import { publicKeyCommentFor, publicKeyNameFor } from '../../lib/rotation/names.
 import { planRotation } from '../../lib/rotation/plan.ts';
 import type { RegisteredKeyGroup, RegisteredPublicKey } from '../../lib/rotation/registry.ts';
 import type { RotationState } from '../../lib/rotation/state.ts';
+import { TIMINGS, testProfile } from '../support/profiles.ts';
 import { ringKey } from '../support/rings.ts';
-import { TIMINGS, testProfile } from '../support/rotation-sandbox.ts';
 
 const PROFILE = 'media';
 const profile = testProfile();

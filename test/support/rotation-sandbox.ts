@@ -8,7 +8,6 @@ import {
 import { type RunningSecretsManager, startSecretsManager } from '../../infra/local/secrets-manager.ts';
 import { CloudFrontKeyGroupRegistry } from '../../lib/aws/cloudfront-key-group-registry.ts';
 import { SecretsManagerKeyRingStore } from '../../lib/aws/secrets-manager-key-ring-store.ts';
-import { type Profile, profileSchema } from '../../lib/config/schema.ts';
 import type { KeyRing } from '../../lib/keys/ring.ts';
 import type { KeyRingStore } from '../../lib/keys/store.ts';
 import type {
@@ -17,24 +16,7 @@ import type {
   RegisteredPublicKey,
 } from '../../lib/rotation/registry.ts';
 
-/** Test timings (seconds): removal delay = maxStale + ttl.max + clockSkew = 60 + 300 + 30 = 390. */
-export const TIMINGS = {
-  rotateEvery: 3600,
-  propagation: 120,
-  removal: 390,
-} as const;
-
-/** A profile with short, valid timings; `overrides.rotation` replaces the rotation block. */
-export function testProfile(overrides: Record<string, unknown> = {}): Profile {
-  return profileSchema.parse({
-    domains: ['media.example.com'],
-    keyRing: { secretId: 'signet/test' },
-    ttl: { default: 60, max: 300 },
-    cache: { ttl: 30, maxStale: 60 },
-    rotation: { rotateEvery: TIMINGS.rotateEvery, propagation: TIMINGS.propagation, clockSkew: 30 },
-    ...overrides,
-  });
-}
+export { TIMINGS, testProfile } from './profiles.ts';
 
 /** A clock moved by hand, shared by the rotator and the stand-ins. */
 export class HandClock {

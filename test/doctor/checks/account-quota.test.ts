@@ -4,7 +4,7 @@ import { diagnose } from '../../../lib/doctor/diagnose.ts';
 import type { DoctorSnapshot } from '../../../lib/doctor/snapshot.ts';
 import { publicKeyCommentFor, publicKeyNameFor } from '../../../lib/rotation/names.ts';
 import type { RegisteredPublicKey } from '../../../lib/rotation/registry.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { activeKey, at, iso, snapshotOf } from './snapshots.ts';
 
 // CloudFront's default quota of 10 public keys per account, shared by every profile and stage

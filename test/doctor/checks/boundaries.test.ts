@@ -11,8 +11,8 @@ import { checkKeysRemovedWhileValid } from '../../../lib/doctor/checks/key-histo
 import { checkOwnership } from '../../../lib/doctor/checks/ownership.ts';
 import type { RingRead } from '../../../lib/doctor/snapshot.ts';
 import { publicKeyCommentFor } from '../../../lib/rotation/names.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { ringKey } from '../../support/rings.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
 import {
   ACTIVE_ID,
   activeKey,

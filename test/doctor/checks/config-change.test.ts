@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkConfigChangeRefused } from '../../../lib/doctor/checks/config-change.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { activeKey, iso, judge, snapshotOf } from './snapshots.ts';
 
 // A lowered rotation.propagation without a canary is refused by the rotator

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkDistributionTrust, samplePathsOf } from '../../../lib/doctor/checks/distribution-trust.ts';
 import type { DistributionView } from '../../../lib/doctor/distribution.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
+import { testProfile } from '../../support/profiles.ts';
 import {
   DISTRIBUTION_ID,
   distributionTrusting,

@@ -4,7 +4,7 @@ import {
   checkUnsignedDefaultBehavior,
 } from '../../../lib/doctor/checks/encoding-bypass.ts';
 import type { DistributionView } from '../../../lib/doctor/distribution.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { DISTRIBUTION_ID, distributionTrusting, GROUP_ID, judge, snapshotOf } from './snapshots.ts';
 
 // Protection that another spelling of a path, or another IP family, routes around.

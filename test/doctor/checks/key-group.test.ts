@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkKeyGroup } from '../../../lib/doctor/checks/key-group.ts';
 import { checkKeyGroupIdAsKeyId } from '../../../lib/doctor/checks/key-group-id-as-key-id.ts';
 import { diagnose } from '../../../lib/doctor/diagnose.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
+import { testProfile } from '../../support/profiles.ts';
 import {
   ACTIVE_ID,
   activeKey,

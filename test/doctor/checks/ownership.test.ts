@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkOwnership } from '../../../lib/doctor/checks/ownership.ts';
 import { publicKeyCommentFor } from '../../../lib/rotation/names.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { ringKey } from '../../support/rings.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
 import { ACTIVE_ID, GROUP_ID, iso, judge, OTHER_GROUP_ID, registered, snapshotOf } from './snapshots.ts';
 
 // Signet-named public keys of the profile that no ring key holds: this ring's orphans, or another

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkSha1Signing } from '../../../lib/doctor/checks/sha1-signing.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { ACTIVE_ID, activeKey, judge, snapshotOf } from './snapshots.ts';
 
 // RSA keys may sign with SHA-1 (docs/design.md, "Signing"); doctor asks for SHA-256 or ECDSA.
