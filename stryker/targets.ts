@@ -46,12 +46,6 @@ export const GROUPS: readonly MutationGroup[] = [
     name: 'doctor',
     mutate: ['lib/doctor/checks/*.ts'],
     tests: ['test/doctor/checks/*.test.ts'],
-    exclude: {
-      'lib/doctor/checks/browser-topology.ts':
-        'new (the frontends work); scored 73.6% with its own tests on 2026-12-06: it joins once its tests reach 90%.',
-      'lib/doctor/checks/kms-keys.ts':
-        'new (KMS profiles); tested through the KMS stand-in in test/doctor/kms-doctor.test.ts, 4.9% with the unit tests of test/doctor/checks on 2026-12-06: it joins once it has unit tests there.',
-    },
   },
   {
     name: 'key ring cache',

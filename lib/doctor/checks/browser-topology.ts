@@ -133,28 +133,31 @@ export function checkCookieSite({
 }
 
 /** The http:// hosts (not loopback) that would carry the profile's cookies: the API's and the CDN's. */
-function insecureHostsOf(
-  profile: Profile,
-  apiPublicOrigin: string | undefined,
-): { api?: string; cdn: string[] } {
+function insecureHostsOf(profile: Profile, apiPublicOrigin: string | undefined): InsecureHosts {
   const api =
-    apiPublicOrigin?.startsWith('http://') && !isLoopback(new URL(apiPublicOrigin).hostname)
+    apiPublicOrigin?.startsWith('http://') && !isLoopback(hostOf(new URL(apiPublicOrigin).hostname))
       ? apiPublicOrigin
       : undefined;
   const cdn = [
     ...new Set(
       profile.grants.flatMap((grant) =>
-        grant.resources
-          .filter((resource) => resource.startsWith('http://'))
-          .map((resource) => hostOf(/^http:\/\/([^/?#]*)/.exec(resource)?.[1] ?? ''))
-          .filter((host) => host !== '' && !isLoopback(host)),
+        grant.resources.flatMap((resource) => {
+          const host = /^http:\/\/([^/?#]+)/.exec(resource)?.[1];
+          return host === undefined || isLoopback(hostOf(host)) ? [] : [hostOf(host)];
+        }),
       ),
     ),
   ];
-  return { ...(api === undefined ? {} : { api }), cdn };
+  return { api, cdn };
 }
 
-function insecureSentence(name: string, hosts: { api?: string; cdn: string[] }): string {
+/** The http:// API origin (`undefined` when it is https:// or loopback) and http:// CDN hosts. */
+interface InsecureHosts {
+  readonly api: string | undefined;
+  readonly cdn: readonly string[];
+}
+
+function insecureSentence(name: string, hosts: InsecureHosts): string {
   const parts: string[] = [];
   if (hosts.api !== undefined)
     parts.push(`the API answers on ${hosts.api}, and browsers refuse a Secure cookie set over http://`);
@@ -217,19 +220,20 @@ export function checkCorsOriginsSite({ snapshot }: Pick<CheckInput, 'snapshot'>)
   const schemes = cdnSchemesOf(profile);
   const crossSite = profile.cors.origins.filter((origin) => {
     const url = new URL(origin);
-    const host = url.hostname.toLowerCase();
+    const host = url.hostname; // lower-case: the URL parser folds host names
     const sameScheme = schemes.size === 0 || schemes.has(url.protocol.replace(':', ''));
     return !sameScheme || !cookieSites.includes(siteOf(host));
   });
   if (crossSite.length === 0) return [];
-  const site = [...new Set(cookieSites)].join(', ');
+  const sites = [...new Set(cookieSites)];
+  const site = sites.join(', ');
   return [
     reporterFor(name)(
       'warning',
       'CORS_ORIGIN_CROSS_SITE',
       null,
       `Profile ${name} allows browser origin(s) ${crossSite.join(', ')}, which are not on the cookies' site (${[...schemes].join('/') || 'https'}://${site}): the cookies are third-party there, so pages on those origins get 403 MissingKey for cookie-signed objects (signed URLs still work).`,
-      `Serve the app on ${site} over the same scheme (for example https://app.${site}), or have pages on ${crossSite.join(', ')} use signed URLs instead of cookies.`,
+      `Serve the app on ${site} over the same scheme (for example https://app.${sites[0]}), or have pages on ${crossSite.join(', ')} use signed URLs instead of cookies.`,
     ),
   ];
 }

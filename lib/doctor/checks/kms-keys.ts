@@ -80,14 +80,14 @@ export function checkKmsKeys(input: Pick<CheckInput, 'snapshot' | 'publicKeys'>)
       );
       continue;
     }
-    const registered =
-      key.id === undefined ? undefined : publicKeys.find((candidate) => candidate.id === key.id);
+    // A key without an id is registered nowhere yet: no public key has an undefined id.
+    const registered = publicKeys.find((candidate) => candidate.id === key.id);
     if (registered === undefined) continue;
-    let cloudfront: string | undefined;
+    let cloudfront: string;
     try {
       cloudfront = fingerprintOf(parseVerifyingKey(registered.encodedKey).publicKey);
     } catch {
-      cloudfront = undefined;
+      cloudfront = 'not a valid public key';
     }
     if (cloudfront !== kmsFingerprint) {
       findings.push(
@@ -95,7 +95,7 @@ export function checkKmsKeys(input: Pick<CheckInput, 'snapshot' | 'publicKeys'>)
           'error',
           'KMS_PUBLIC_KEY_MISMATCH',
           key.id ?? null,
-          `CloudFront's public key ${key.id} (${cloudfront ?? 'not a valid public key'}) is not the public key of its KMS key ${arn} (${kmsFingerprint}): every URL signed with it is refused (403 InvalidSignature).`,
+          `CloudFront's public key ${key.id} (${cloudfront}) is not the public key of its KMS key ${arn} (${kmsFingerprint}): every URL signed with it is refused (403 InvalidSignature).`,
           revokeCommand(key.id!, snapshot.name),
         ),
       );

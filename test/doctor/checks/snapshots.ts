@@ -9,6 +9,7 @@ import type {
   DistributionRead,
   DoctorSnapshot,
   KeyGroupRead,
+  KmsKeyRead,
   ProfileSnapshot,
   RingRead,
 } from '../../../lib/doctor/snapshot.ts';
@@ -16,8 +17,8 @@ import { type HistoryEntry, KEY_RING_SCHEMA, type RingKey } from '../../../lib/k
 import { publicKeyCommentFor, publicKeyNameFor } from '../../../lib/rotation/names.ts';
 import type { ListedKeyGroup, RegisteredPublicKey } from '../../../lib/rotation/registry.ts';
 import { publicKeyPem } from '../../../lib/signing/index.ts';
+import { testProfile } from '../../support/profiles.ts';
 import { ringKey } from '../../support/rings.ts';
-import { testProfile } from '../../support/rotation-sandbox.ts';
 
 // Hand-built doctor snapshots: one profile, `media`, whose healthy state has one active key in its
 // key group and registered in CloudFront, and a distribution that trusts the group. Each test
@@ -93,8 +94,9 @@ export function registered(key: RingKey, overrides: Partial<RegisteredPublicKey>
   };
 }
 
-/** The SPKI PEM of a ring key's public half. */
+/** The SPKI PEM of a ring key's public half (recorded in the ring for a KMS key). */
 export function publicPemOf(key: RingKey): string {
+  if (key.publicKey !== undefined) return key.publicKey;
   return publicKeyPem(createPublicKey(createPrivateKey(key.privateKey!)));
 }
 
@@ -128,6 +130,8 @@ export interface Parts {
   readonly configuredProfiles?: number;
   /** The config's api.publicOrigin. */
   readonly apiPublicOrigin?: string;
+  /** The KMS keys as the doctor read them (a `signer: kms` profile); none read when left out. */
+  readonly kmsKeys?: readonly KmsKeyRead[];
 }
 
 /** The healthy snapshot, with `parts` changed. */
@@ -151,6 +155,7 @@ export function snapshotOf(parts: Parts = {}): DoctorSnapshot {
       group: { id: GROUP_ID, name: `signet-${PROFILE}`, items: parts.groupItems ?? ids, etag: 'E1' },
     },
     distribution: parts.distribution ?? { status: 'ok', distribution: distributionTrusting(GROUP_ID) },
+    ...(parts.kmsKeys === undefined ? {} : { kmsKeys: parts.kmsKeys }),
   };
   const publicKeys =
     parts.publicKeys ?? keys.flatMap((key) => (key.id === undefined ? [] : [registered(key)]));
