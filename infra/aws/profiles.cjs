@@ -136,6 +136,10 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
         // an Update, whose run reports the key's age in that namespace before ActiveKeyTooOldAlarm,
         // which depends on this resource, starts reading it there.
         MetricsNamespace: metricsNamespace,
+        // Not read by the rotator either: switching a profile's signer sends an Update, which refuses
+        // (FAILED, so the deploy rolls back) to leave signer: kms without kms: retiring while the ring
+        // still signs with KMS keys (lib/rotation/bootstrap.ts, docs/operators.md "KMS signing").
+        Signer: settings.kms === 'retiring' ? 'kms-retiring' : (settings.signer ?? 'secrets-manager'),
       },
     };
     previousBootstrap = bootstrapId;

@@ -21,6 +21,13 @@ export interface BootstrapProperties {
    * run reports the active key's age there before ActiveKeyTooOldAlarm reads it (infra/aws/profiles.cjs).
    */
   readonly MetricsNamespace?: string;
+  /**
+   * The profile's signing mode as packaged: `secrets-manager`, `kms`, or `kms-retiring`. A change
+   * sends an Update, whose {@link assertKmsKeysKept} refuses a deploy (`secrets-manager`) that would
+   * drop the KMS permissions while the ring still signs with KMS keys. Read from the event rather than
+   * the config so that a rollback, which sends the old value, is never refused.
+   */
+  readonly Signer?: string;
 }
 
 /** What the bootstrap needs besides the rotator's dependencies. */
@@ -97,7 +104,18 @@ export async function answerBootstrap(
           'to name the same key group: the rotator would refuse to run with the ring on one and the config on the other.',
       );
     }
+    await assertKmsKeysKept(deps, profile, event.ResourceProperties.Signer);
     const target = adopt ?? settings.keyGroupId;
+    // An Update that keeps the key group the ring records (a property such as MetricsNamespace,
+    // Signer or DeleteKeysOnDelete changed, as on the first deploy of a version that adds one) needs
+    // no rotation step to be right: its step is best effort, so that a conflict or a throttled call
+    // does not roll the deploy back.
+    if (event.RequestType === 'Update' && !renamed) {
+      const recorded = (await deps.portsFor(profile, settings).store.load())?.ring.keyGroupId;
+      if (recorded !== undefined && (target === undefined || target === recorded)) {
+        return { ...(await routineUpdate(deps, profile, recorded)), physicalResourceId };
+      }
+    }
     const moved =
       target === undefined
         ? ({ moved: false } as const)
@@ -148,6 +166,75 @@ export async function answerBootstrap(
       data: {},
     };
   }
+}
+
+/**
+ * Refuses a deploy that switches a profile away from `signer: kms` without `kms: retiring` while its
+ * ring still holds KMS keys: packaging would drop the KMS permissions and the KMS client while those
+ * keys sign, and the API would answer 503 for the profile (docs/operators.md, "KMS signing"). The
+ * FAILED answer rolls the deploy back, permissions included.
+ */
+async function assertKmsKeysKept(
+  deps: BootstrapDependencies,
+  profileName: string,
+  signerProperty: string | undefined,
+): Promise<void> {
+  const settings = profileOf(deps, profileName);
+  // The property, when the template has it: it is what this deploy (or a rollback) installs, whatever
+  // version of the rotator answers; the config otherwise.
+  const signer = nonEmpty(signerProperty) ?? (settings.kms === 'retiring' ? 'kms-retiring' : settings.signer);
+  if (signer !== 'secrets-manager') return;
+  const ring = (await deps.portsFor(profileName, settings).store.load())?.ring;
+  const inKms = (ring?.keys ?? []).filter((key) => key.kmsKeyArn !== undefined);
+  if (inKms.length === 0) return;
+  throw new Error(
+    `Expected profiles.${profileName} to keep kms: retiring while its key ring holds KMS keys ` +
+      `(${inKms.map((key) => key.id ?? key.fingerprint).join(', ')}): this deploy would remove the KMS permissions ` +
+      'while they sign, and the API would answer 503. Add kms: retiring to the profile and deploy; remove it once ' +
+      'the rotator logs "KMS retired" (docs/operators.md, "KMS signing").',
+  );
+}
+
+/**
+ * An Update that keeps the key group the ring records: one rotator run, best effort. A run that
+ * throws (a conflict with another writer, a throttled call) is logged and the answer is SUCCESS with
+ * that key group: the schedule retries the step within minutes. A run blocked on its key group
+ * (missing, not ours) still fails, as on every other path: never SUCCESS with a stale `KeyGroupId`.
+ */
+async function routineUpdate(
+  deps: BootstrapDependencies,
+  profileName: string,
+  recorded: string,
+): Promise<Omit<CustomResourceAnswer, 'physicalResourceId'>> {
+  let result: Awaited<ReturnType<typeof rotateProfile>>;
+  try {
+    result = await rotateProfile(deps, profileName, recorded);
+  } catch (error) {
+    deps.log.warn('custom resource update: rotation step failed, left to the schedule', {
+      profile: profileName,
+      error: describe(error),
+    });
+    return {
+      status: 'SUCCESS',
+      reason:
+        `Signet kept profile ${profileName} on key group ${recorded}; this update's rotation step failed ` +
+        `(${error instanceof Error ? error.message : String(error)}) and the schedule retries it.`,
+      data: { KeyGroupId: recorded },
+    };
+  }
+  if (result.action.kind === 'blocked' && KEY_GROUP_BLOCKS.has(result.action.reason))
+    throw new Error(`${result.action.message} (${result.action.reason})`);
+  if (result.keyGroupId !== recorded)
+    throw new Error(
+      `Expected the ring to keep key group ${recorded}; it uses ${result.keyGroupId ?? 'none'}.`,
+    );
+  const blocked =
+    result.action.kind === 'blocked' ? ` The rotation is blocked: ${result.action.message}` : '';
+  return {
+    status: 'SUCCESS',
+    reason: `Signet kept profile ${profileName} on key group ${recorded}.${blocked}`,
+    data: { KeyGroupId: recorded },
+  };
 }
 
 /** A CloudFormation property that may arrive as an empty string: absent then. */

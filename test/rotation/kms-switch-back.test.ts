@@ -272,7 +272,7 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
     }
   }, 300_000);
 
-  it('without kms: retiring, a kill before ScheduleKeyDeletion of the ring’s last KMS key is swept (its history entry), and 30 days on no KMS call is made', async () => {
+  it('without kms: retiring but with KMS permissions (signet rotate with an operator’s credentials, the sandbox), a kill before ScheduleKeyDeletion of the ring’s last KMS key is swept (its history entry), and 30 days on no KMS call is made', async () => {
     const clock = new HandClock();
     const sandbox = await startRotationSandbox({ clock, secretsManager });
     const kms = await startKms({ now: clock.now });
@@ -347,7 +347,7 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
     }
   });
 
-  it('without kms: retiring, sweeps while the ring names a KMS key; only a key a kill left before the first ring write stays billing (why kms: retiring exists)', async () => {
+  it('without kms: retiring but with KMS permissions (a deployed stack refuses this switch: bootstrap-guards.test.ts), sweeps while the ring names a KMS key; only a key a kill left before the first ring write stays billing (why kms: retiring exists)', async () => {
     const { plans: list, log } = await plans();
     // The KMS writes only: CreateKey and ScheduleKeyDeletion, before and after.
     const kmsPlans = list.filter((plan) => log[plan.at - 1]!.startsWith('kms.'));

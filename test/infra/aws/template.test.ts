@@ -453,6 +453,12 @@ describe.each(['dev', 'prod'] as const)('the %s template', (name) => {
     // age there: it depends on the bootstrap, which a new namespace re-runs (an Update).
     expect([resource(template, 'ActiveKeyTooOldAlarm').DependsOn].flat()).toContain('Bootstrap');
     expect(resource(template, 'Bootstrap').Properties.MetricsNamespace).toBe(metricsNamespace(name));
+    // A change of signing mode is an Update of the bootstrap, which refuses to leave signer: kms
+    // without kms: retiring while the ring holds KMS keys (test/cloudformation/bootstrap-guards.test.ts).
+    const signing = config.profiles[config.defaultProfile ?? '']!;
+    expect(resource(template, 'Bootstrap').Properties.Signer).toBe(
+      signing.kms === 'retiring' ? 'kms-retiring' : signing.signer,
+    );
     for (const alarm of [failed, old]) {
       expect(alarm.AlarmActions).toEqual({
         'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
