@@ -297,8 +297,15 @@ export async function runRotation(options: RunRotationOptions): Promise<Rotation
   // age of the key waiting to sign, so that ActiveKeyTooOldAlarm, which counts no data as breaching,
   // has data from the first deploy on and still fires if that first activation never comes
   // (docs/operators.md, "ActiveKeyTooOldAlarm").
+  // Only a ring that never had an active key counts so: once one was activated, no active key (a
+  // revoke with nothing to take over) is missing data, which the alarm treats as breaching.
   const active = ring?.keys.find((key) => key.state === 'active');
-  const firstPending = active === undefined ? ring?.keys.find((key) => key.state === 'pending') : undefined;
+  const neverActivated =
+    ring !== undefined &&
+    !ring.keys.some((key) => key.activatedAt !== undefined) &&
+    !ring.history.some((entry) => entry.activatedAt !== undefined);
+  const firstPending =
+    active === undefined && neverActivated ? ring.keys.find((key) => key.state === 'pending') : undefined;
   const activatedAt =
     active !== undefined
       ? Date.parse(active.activatedAt ?? active.createdAt)

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { revokeKey } from '../../lib/rotation/revoke.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
 import {
   type RotationSandbox,
@@ -11,6 +12,7 @@ import { RecordingMetrics } from '../support/rotation-telemetry.ts';
 // ActiveKeyAgeSeconds feeds ActiveKeyTooOldAlarm, which counts no data as breaching
 // (docs/operators.md, "ActiveKeyTooOldAlarm"). A new stage has no active key until its first key has
 // propagated: the gauge must still report from the first run, or every new stage pages for an hour.
+// Once a key was ever active, a ring without one (a revocation) reports nothing, so the alarm fires.
 
 let sandbox: RotationSandbox;
 beforeEach(async () => {
@@ -52,5 +54,23 @@ describe('ActiveKeyAgeSeconds', () => {
     expect(metrics.of('ActiveKeyAgeSeconds').every((point) => point.dimensions.profile === 'media')).toBe(
       true,
     );
+
+    // The active key revoked with nothing to take over: signing has stopped, so the gauge goes
+    // silent (no data is breaching) instead of reporting the replacement's young age.
+    const activeId = (await store.load())!.ring.keys.find((key) => key.state === 'active')!.id!;
+    const revoked = await revokeKey({
+      profileName: 'media',
+      profile,
+      store,
+      registry: sandbox.registry,
+      now: sandbox.clock.now,
+      keyId: activeId,
+    });
+    expect(revoked.activeKeyId).toBeUndefined();
+    expect(revoked.pendingKeyId).toBeDefined();
+    const reported = ages().length;
+    sandbox.clock.advance(10);
+    expect((await run()).action.kind).toBe('none');
+    expect(ages().length).toBe(reported);
   });
 });
