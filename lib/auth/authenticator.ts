@@ -53,6 +53,22 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 /** A compact JWS: three base64url parts, the last empty only for `alg: none` (refused by jose). */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
+/** How long one JWKS fetch may take: part of the API's budget inside its function timeout (docs/operators.md, "Cold starts"). */
+export const JWKS_TIMEOUT_MS = 2000;
+
+/**
+ * The issuer's key set as the API fetches it: cached for `jwksMaxAge`, refetched on an unknown `kid`,
+ * each fetch bounded by {@link JWKS_TIMEOUT_MS} (jose's default is 5 s).
+ */
+export function remoteJwks(
+  jwt: Pick<NonNullable<AuthConfig['jwt']>, 'jwksUrl' | 'jwksMaxAge'>,
+): JWTVerifyGetKey {
+  return createRemoteJWKSet(new URL(jwt.jwksUrl), {
+    cacheMaxAge: jwt.jwksMaxAge * 1000,
+    timeoutDuration: JWKS_TIMEOUT_MS,
+  });
+}
+
 /**
  * Builds the authenticator of docs/design.md, "The API". Precedence: claims from an API Gateway JWT
  * authorizer (when `config.trustGatewayClaims` and present), then `Authorization: Bearer <JWT>`,
@@ -120,7 +136,7 @@ function bearerVerifier(
   }
   // A key the issuer withdraws from its JWKS stays usable until the cached set is refetched: for at
   // most `jwksMaxAge` (see VerifiedTokenCache for what that means for tokens already verified).
-  const resolveKey = jwks ?? createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge: jwt.jwksMaxAge * 1000 });
+  const resolveKey = jwks ?? remoteJwks(jwt);
   const audiences = typeof jwt.audience === 'string' ? [jwt.audience] : jwt.audience;
   const context: FailureContext = { jwt, algorithms, audiences };
 

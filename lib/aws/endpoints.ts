@@ -43,5 +43,5 @@ function isLoopback(url: string): boolean {
  */
 export const SIGNING_PATH_CLIENT = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+  requestHandler: { connectionTimeout: 1000, requestTimeout: 1500, throwOnRequestTimeout: true },
 } as const;

@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createRemoteJWKSet, generateKeyPair, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { generateKeyPair, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { CachedApiKeySource } from '../auth/api-keys.ts';
-import { createAuthenticator } from '../auth/authenticator.ts';
+import { createAuthenticator, remoteJwks } from '../auth/authenticator.ts';
 import { SecretsManagerApiKeySource } from '../aws/api-key-source.ts';
 import { SecretsManagerKeyRingStore } from '../aws/secrets-manager-key-ring-store.ts';
 import type { Config } from '../config/index.ts';
@@ -111,11 +111,7 @@ export function buildApiDependencies(options: ServiceOptions): ApiDependencies {
   const jwt = config.auth.jwt;
   // The same remote key set the authenticator would build itself (cached for jwksMaxAge, refetched on
   // an unknown kid), made here so that warm() can fetch it before the first request.
-  const jwks =
-    options.jwks ??
-    (jwt === undefined
-      ? undefined
-      : createRemoteJWKSet(new URL(jwt.jwksUrl), { cacheMaxAge: jwt.jwksMaxAge * 1000 }));
+  const jwks = options.jwks ?? (jwt === undefined ? undefined : remoteJwks(jwt));
   const authenticator = createAuthenticator({
     config: config.auth,
     ...(apiKeys === undefined ? {} : { apiKeys }),
