@@ -350,7 +350,9 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
   // ACCOUNT_KEYS_NEAR_LIMIT (lib/doctor/checks/account-quota.ts). The rotator sends both gauges every
   // run, with the dimension service only (account-wide).
   const quotaMargin = Math.max(2, names.length);
-  const accountGauge = (Id, MetricName) => ({
+  // The conservative reading of each within the period: the most keys, the lowest quota (a quota
+  // lowered in the config counts at once, not after the period).
+  const accountGauge = (Id, MetricName, Stat) => ({
     Id,
     ReturnData: false,
     MetricStat: {
@@ -360,7 +362,7 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
         Dimensions: [{ Name: 'service', Value: 'signet-rotator' }],
       },
       Period: 900,
-      Stat: 'Maximum',
+      Stat,
     },
   });
   Resources.PublicKeyQuotaAlarm = {
@@ -371,8 +373,8 @@ function buildProfiles({ file, config, defaultProfile, stage, graceSeconds, metr
         `the ${names.length} profile(s) of this stage each need one to rotate (TooManyPublicKeys blocks the rotation). ` +
         'Runbook: docs/operators.md#publickeyquotaalarm',
       Metrics: [
-        accountGauge('keys', 'AccountPublicKeys'),
-        accountGauge('quota', 'AccountPublicKeyQuota'),
+        accountGauge('keys', 'AccountPublicKeys', 'Maximum'),
+        accountGauge('quota', 'AccountPublicKeyQuota', 'Minimum'),
         {
           Id: 'free',
           Label: 'Free public keys in the account',

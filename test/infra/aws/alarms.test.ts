@@ -290,6 +290,10 @@ describe('one alarm per failure mode (issue 17)', () => {
       'AccountPublicKeyQuota',
     ]);
     expect((quota.Metrics as { Expression?: string }[])[2]?.Expression).toBe('quota - keys');
+    // The conservative reading of each: the most keys and the lowest quota seen in the period.
+    expect(
+      (quota.Metrics as { MetricStat?: { Stat: string } }[]).slice(0, 2).map((m) => m.MetricStat?.Stat),
+    ).toEqual(['Maximum', 'Minimum']);
     expect(quota).toMatchObject({ Threshold: 2, ComparisonOperator: 'LessThanOrEqualToThreshold' });
   });
 
