@@ -7,6 +7,9 @@
  */
 export function pathAmbiguity(path: string): string | undefined {
   if (path.includes('\\')) return 'a backslash';
+  // The common path, checked on every request: without `%` none of the patterns below can match and
+  // every segment reads as written, and a dot segment needs a segment that starts with `.`.
+  if (!path.includes('%') && !path.includes('/.') && !path.startsWith('.')) return undefined;
   if (/%(2f|5c)/i.test(path)) return 'an encoded slash or backslash (%2F or %5C)';
   if (/%25[0-9a-f]{2}/i.test(path)) return 'double percent-encoding (%25 followed by two hex digits)';
   if (/%(?![0-9a-f]{2})/i.test(path)) return 'a "%" that does not start a percent-encoded byte';

@@ -106,15 +106,26 @@ export class JsonLog implements Log {
       `"service":${this.#service},${this.#context}"sampling_rate":0` +
       (trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`);
     if (fields !== undefined) {
-      const kept: Record<string, unknown> = {};
-      let any = false;
+      // Copied only when a field must go, and stringified with the Error replacer only when one
+      // holds an Error: JSON.stringify with a replacer costs several times as much.
+      let drop = false;
+      let error = false;
       for (const key in fields) {
         const value = fields[key];
-        if (value === undefined || value === null || value === '' || RESERVED.has(key)) continue;
-        kept[key] = value;
-        any = true;
+        if (value === undefined || value === null || value === '' || RESERVED.has(key)) drop = true;
+        else if (value instanceof Error) error = true;
       }
-      if (any) line += `,${JSON.stringify(kept, errorsAsObjects).slice(1, -1)}`;
+      let kept = fields;
+      if (drop) {
+        kept = {};
+        for (const key in fields) {
+          const value = fields[key];
+          if (value === undefined || value === null || value === '' || RESERVED.has(key)) continue;
+          kept[key] = value;
+        }
+      }
+      const json = error ? JSON.stringify(kept, errorsAsObjects) : JSON.stringify(kept);
+      if (json !== '{}') line += `,${json.slice(1, -1)}`;
     }
     this.#write(`${line}}\n`, stream);
   }
@@ -131,7 +142,7 @@ function traceIdOf(header: string | undefined): string | undefined {
   return undefined;
 }
 
-/** Errors as Powertools writes them: name, message and stack (JSON.stringify alone gives `{}`). */
+/** Errors (a field that is one) as Powertools writes them: name, message and stack (JSON.stringify alone gives `{}`). */
 function errorsAsObjects(_key: string, value: unknown): unknown {
   if (!(value instanceof Error)) return value;
   return { name: value.name, message: value.message, stack: value.stack };
