@@ -30,7 +30,20 @@ describe('the policy bytes', () => {
     // The resource is quoted as is when nothing in it needs escaping (the fast path): these are the
     // characters that do, each alone and inside a URL, and their neighbours that do not.
     const escaped = ['"', '\\', '\u0000', '\u0001', '\u001f', '\ud800', '\udbff', '\udc00', '\udfff'];
-    const plain = [' ', '!', '#', '[', ']', '~', '\u007f', '\u00e9', '\u2028', '\ud7ff', '\ue000', '\ud83d\ude00'];
+    const plain = [
+      ' ',
+      '!',
+      '#',
+      '[',
+      ']',
+      '~',
+      '\u007f',
+      '\u00e9',
+      '\u2028',
+      '\ud7ff',
+      '\ue000',
+      '\ud83d\ude00',
+    ];
     for (const character of [...escaped, ...plain]) {
       for (const resource of [character, `https://h/a${character}b`]) {
         const expected = `{"Statement":[{"Resource":${JSON.stringify(resource)},"Condition":{"DateLessThan":{"AWS:EpochTime":5}}}]}`;
