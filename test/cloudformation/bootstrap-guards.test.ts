@@ -1,10 +1,11 @@
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningKms, startKms } from '../../infra/local/kms.ts';
 import { type Config, parseConfig } from '../../lib/config/index.ts';
 import { noMetrics, silentLog } from '../../lib/telemetry/ports.ts';
 import { createRotatorHandler } from '../../lib/wiring/rotator.ts';
+import { kmsClientFor } from '../support/kms.ts';
 import { FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
 import {
   HandClock,
@@ -29,12 +30,7 @@ const answers: { Status: string; Reason: string; Data: Record<string, string> }[
 beforeAll(async () => {
   sandbox = await startRotationSandbox({ clock });
   kms = await startKms({ now: clock.now });
-  kmsClient = new KMSClient({
-    endpoint: kms.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  kmsClient = kmsClientFor(kms);
   await sandbox.newStore(SECRET);
 });
 afterAll(async () => {

@@ -3,7 +3,7 @@ import {
   CancelKeyDeletionCommand,
   DisableKeyCommand,
   EnableKeyCommand,
-  KMSClient,
+  type KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { readSnapshot } from '../../lib/doctor/read-snapshot.ts';
 import type { DoctorSnapshot } from '../../lib/doctor/snapshot.ts';
 import type { KeyRingStore } from '../../lib/keys/store.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
+import { kmsClientFor } from '../support/kms.ts';
 import {
   HandClock,
   type RotationSandbox,
@@ -45,12 +46,7 @@ const config = parseConfig({
 
 beforeAll(async () => {
   kms = await startKms({ now: clock.now });
-  client = new KMSClient({
-    endpoint: kms.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  client = kmsClientFor(kms);
   sandbox = await startRotationSandbox({ clock });
   port = new SdkKmsKeyPort(client);
   store = await sandbox.newStore(secretId);

@@ -1,4 +1,3 @@
-import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKms } from '../../infra/local/kms.ts';
 import { type RunningSecretsManager, startSecretsManager } from '../../infra/local/secrets-manager.ts';
@@ -6,6 +5,7 @@ import { SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
 import { KMS_ORPHAN_GRACE_SECONDS, KMS_RING_TAG } from '../../lib/rotation/kms-keys.ts';
 import { type RotationResult, runRotation } from '../../lib/rotation/rotator.ts';
 import { parseVerifyingKey } from '../../lib/signing/index.ts';
+import { kmsClientFor } from '../support/kms.ts';
 import { type FaultPlan, FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
 import {
   HandClock,
@@ -42,12 +42,7 @@ async function scenario(plan: FaultPlan | undefined): Promise<Outcome> {
   const clock = new HandClock();
   const sandbox = await startRotationSandbox({ clock, secretsManager });
   const kms = await startKms({ now: clock.now });
-  const client = new KMSClient({
-    endpoint: kms.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = kmsClientFor(kms);
   const profileName = `kmscrash${++count}`;
   const secretId = `signet/${profileName}`;
   const store = await sandbox.newStore(secretId);

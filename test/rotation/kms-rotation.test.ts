@@ -1,4 +1,4 @@
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningKms, startKms } from '../../infra/local/kms.ts';
 import { SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
@@ -6,6 +6,7 @@ import { KMS_ORPHAN_GRACE_SECONDS, KMS_RING_TAG, type KmsKeyPort } from '../../l
 import { revokeKey } from '../../lib/rotation/revoke.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
 import { parseVerifyingKey, verifyRequest } from '../../lib/signing/index.ts';
+import { kmsClientFor } from '../support/kms.ts';
 import {
   HandClock,
   observeRotation,
@@ -23,12 +24,7 @@ const clock = new HandClock();
 
 beforeAll(async () => {
   kms = await startKms({ now: clock.now });
-  client = new KMSClient({
-    endpoint: kms.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  client = kmsClientFor(kms);
   sandbox = await startRotationSandbox({ clock });
 });
 afterAll(async () => {

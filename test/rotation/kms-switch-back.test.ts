@@ -1,5 +1,4 @@
 import { CreateDistributionCommand } from '@aws-sdk/client-cloudfront';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKms } from '../../infra/local/kms.ts';
 import { type RunningSecretsManager, startSecretsManager } from '../../infra/local/secrets-manager.ts';
@@ -12,6 +11,7 @@ import { signUrl } from '../../lib/signing/index.ts';
 import { RemoteSigner } from '../../lib/signing/remote.ts';
 import { CapturingLog } from '../support/api.ts';
 import { startEdgeWithFile } from '../support/edge.ts';
+import { kmsClientFor } from '../support/kms.ts';
 import { type FaultPlan, FaultSwitch, injectSdkFaults } from '../support/rotation-faults.ts';
 import {
   HandClock,
@@ -98,12 +98,7 @@ async function scenario(plan: FaultPlan | undefined, retiring: boolean): Promise
   const sandbox = await startRotationSandbox({ clock, secretsManager });
   const edge = await startEdgeWithFile(sandbox, EDGE_DELAY_S, 'switched back\n');
   const kms = await startKms({ now: clock.now });
-  const client = new KMSClient({
-    endpoint: kms.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = kmsClientFor(kms);
   const profileName = `switchback${++count}`;
   const secretId = `signet/${profileName}`;
   const store = await sandbox.newStore(secretId);
@@ -276,12 +271,7 @@ describe('switching a signer: kms profile back to secrets-manager', () => {
     const clock = new HandClock();
     const sandbox = await startRotationSandbox({ clock, secretsManager });
     const kms = await startKms({ now: clock.now });
-    const client = new KMSClient({
-      endpoint: kms.url,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    const client = kmsClientFor(kms);
     try {
       const secretId = `signet/switchback-history-${++count}`;
       const store = await sandbox.newStore(secretId);

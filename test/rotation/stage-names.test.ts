@@ -190,6 +190,21 @@ describe('two stages of profile media in one CloudFront account', () => {
   });
 });
 
+/** Someone else's keys, made straight through the CloudFront API. */
+async function handMadeKeys(count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const encodedKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    await sandbox.registry.createPublicKey({
+      name: `hand-made-${i}`,
+      callerReference: `hand-made-${i}`,
+      encodedKey,
+      comment: '',
+    });
+  }
+}
+
 describe('the account quota, shared by every stage', () => {
   it('the planner refuses a key past it and says which stage holds how many', async () => {
     const dev = profileOf(DEV_SECRET, 'dev');
@@ -199,17 +214,7 @@ describe('the account quota, shared by every stage', () => {
     await bootstrapAndActivate(devStore, dev);
     await bootstrapAndActivate(prodStore, prod);
     // Someone else's keys fill the rest of the account.
-    for (let i = 0; i < 8; i++) {
-      const encodedKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-        .publicKey.export({ type: 'spki', format: 'pem' })
-        .toString();
-      await sandbox.registry.createPublicKey({
-        name: `hand-made-${i}`,
-        callerReference: `hand-made-${i}`,
-        encodedKey,
-        comment: '',
-      });
-    }
+    await handMadeKeys(8);
     sandbox.clock.advance(TIMINGS.rotateEvery);
     const blocked = await run(prodStore, prod);
     expect(blocked.action).toEqual({
@@ -220,21 +225,6 @@ describe('the account quota, shared by every stage', () => {
         '(shared by every stage and profile); delete one, or raise the quota in Service Quotas and set aws.publicKeyQuota in the config.',
     });
   });
-
-  /** Someone else's keys, made straight through the CloudFront API. */
-  async function handMadeKeys(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const encodedKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-        .publicKey.export({ type: 'spki', format: 'pem' })
-        .toString();
-      await sandbox.registry.createPublicKey({
-        name: `hand-made-${i}`,
-        callerReference: `hand-made-${i}`,
-        encodedKey,
-        comment: '',
-      });
-    }
-  }
 
   it('rotates past 10 keys once the quota is raised in CloudFront and in the config', async () => {
     await sandbox.close();

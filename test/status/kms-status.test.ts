@@ -1,4 +1,4 @@
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningKms, startKms } from '../../infra/local/kms.ts';
 import { SdkKmsKeyPort } from '../../lib/aws/kms-key-port.ts';
@@ -8,6 +8,7 @@ import type { KmsKeyPort } from '../../lib/rotation/kms-keys.ts';
 import { runRotation } from '../../lib/rotation/rotator.ts';
 import { renderStatus } from '../../lib/status/page.ts';
 import { readStatus } from '../../lib/status/read.ts';
+import { kmsClientFor } from '../support/kms.ts';
 import {
   HandClock,
   type RotationSandbox,
@@ -28,12 +29,7 @@ const clock = new HandClock();
 
 beforeAll(async () => {
   kms = await startKms({ now: clock.now });
-  client = new KMSClient({
-    endpoint: kms.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  client = kmsClientFor(kms);
   sandbox = await startRotationSandbox({ clock });
 });
 afterAll(async () => {
