@@ -16,6 +16,11 @@ const waited1500 = activeKey({
 const rotation = { rotateEvery: 3600, clockSkew: 30 };
 
 describe('CONFIG_CHANGE_REFUSED', () => {
+  it('says nothing of a ring that could not be read', () => {
+    const snapshot = snapshotOf({ ring: { status: 'missing', message: 'no value yet' } });
+    expect(checkConfigChangeRefused({ snapshot: snapshot.profiles[0]! })).toEqual([]);
+  });
+
   it('rotation.propagation lowered below what an earlier activation waited, with no canary', () => {
     const found = judge(
       checkConfigChangeRefused,

@@ -127,6 +127,25 @@ describe('checkKeyGroupIdAsKeyId', () => {
     ]);
   });
 
+  it('KEY_GROUP_ID_AS_KEY_ID: judged by the shape alone while the key group cannot be read', () => {
+    const snapshot = snapshotOf({
+      keys: [activeKey({ id: UUID_SHAPED })],
+      keyGroup: { status: 'missing', id: GROUP_ID },
+    });
+    const [finding] = judge(checkKeyGroupIdAsKeyId, snapshot, 'KEY_GROUP_ID_AS_KEY_ID');
+    expect(finding!.message).toContain('but it has the shape of a key group id (a UUID):');
+  });
+
+  it('no KEY_GROUP_ID_AS_KEY_ID for an id that only contains a UUID, or for a ring not yet written', () => {
+    for (const id of [`K${UUID_SHAPED}`, `${UUID_SHAPED}K`]) {
+      expect(
+        judge(checkKeyGroupIdAsKeyId, snapshotOf({ keys: [activeKey({ id })] }), 'KEY_GROUP_ID_AS_KEY_ID'),
+      ).toEqual([]);
+    }
+    const missing = snapshotOf({ ring: { status: 'missing', message: 'no value yet' } });
+    expect(judge(checkKeyGroupIdAsKeyId, missing, 'KEY_GROUP_ID_AS_KEY_ID')).toEqual([]);
+  });
+
   it('no KEY_GROUP_ID_AS_KEY_ID for a public key id, valid ring or not', () => {
     expect(judge(checkKeyGroupIdAsKeyId, snapshotOf(), 'KEY_GROUP_ID_AS_KEY_ID')).toEqual([]);
     const invalid = snapshotOf({ ring: { status: 'invalid', message: 'bad', keyIds: [ACTIVE_ID] } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkActiveKey } from '../../../lib/doctor/checks/active-key.ts';
 import { checkRingReadable } from '../../../lib/doctor/checks/ring-readable.ts';
-import { activeKey, judge, pendingKey, snapshotOf } from './snapshots.ts';
+import { activeKey, judge, pendingKey, retiringKey, snapshotOf } from './snapshots.ts';
 
 // Whether the profile can sign at all: a readable, valid ring with an active key
 // (docs/design.md, "The key ring document").
@@ -61,6 +61,15 @@ describe('checkActiveKey', () => {
         remedy: 'Run `signet rotate --profile media` to introduce (or activate) a key.',
       },
     ]);
+  });
+
+  it('NO_ACTIVE_KEY: names the pending key, not a retiring one listed before it', () => {
+    const snapshot = snapshotOf({
+      keys: [retiringKey('KRETIRING00001', 60), pendingKey('KPENDING000001', 60)],
+    });
+    const [finding] = judge(checkActiveKey, snapshot, 'NO_ACTIVE_KEY');
+    expect(finding!.message).toContain('; pending key KPENDING000001 activates once it has propagated.');
+    expect(finding!.message).not.toContain('KRETIRING00001');
   });
 
   it('NO_ACTIVE_KEY: an empty ring', () => {
