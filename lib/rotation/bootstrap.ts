@@ -1,4 +1,6 @@
 import type { CustomResourceAnswer, CustomResourceEvent } from '../cloudformation/custom-resource.ts';
+import type { Profile } from '../config/schema.ts';
+import type { KeyRingStore } from '../keys/store.ts';
 import { moveKeyGroup } from './move-key-group.ts';
 import type { BlockedReason } from './plan.ts';
 import type { DistributionTrustReader } from './registry.ts';
@@ -104,14 +106,20 @@ export async function answerBootstrap(
           'to name the same key group: the rotator would refuse to run with the ring on one and the config on the other.',
       );
     }
-    await assertKmsKeysKept(deps, profile, event.ResourceProperties.Signer);
+    // Read at most once for both uses below (an unread ring costs no call).
+    let ringRead: ReturnType<KeyRingStore['load']> | undefined;
+    const readRing = () => {
+      ringRead ??= deps.portsFor(profile, settings).store.load();
+      return ringRead;
+    };
+    await assertKmsKeysKept(profile, settings, event.ResourceProperties.Signer, readRing);
     const target = adopt ?? settings.keyGroupId;
     // An Update that keeps the key group the ring records (a property such as MetricsNamespace,
     // Signer or DeleteKeysOnDelete changed, as on the first deploy of a version that adds one) needs
     // no rotation step to be right: its step is best effort, so that a conflict or a throttled call
     // does not roll the deploy back.
     if (event.RequestType === 'Update' && !renamed) {
-      const recorded = (await deps.portsFor(profile, settings).store.load())?.ring.keyGroupId;
+      const recorded = (await readRing())?.ring.keyGroupId;
       if (recorded !== undefined && (target === undefined || target === recorded)) {
         return { ...(await routineUpdate(deps, profile, recorded)), physicalResourceId };
       }
@@ -175,16 +183,16 @@ export async function answerBootstrap(
  * FAILED answer rolls the deploy back, permissions included.
  */
 async function assertKmsKeysKept(
-  deps: BootstrapDependencies,
   profileName: string,
+  settings: Profile,
   signerProperty: string | undefined,
+  readRing: () => ReturnType<KeyRingStore['load']>,
 ): Promise<void> {
-  const settings = profileOf(deps, profileName);
   // The property, when the template has it: it is what this deploy (or a rollback) installs, whatever
   // version of the rotator answers; the config otherwise.
   const signer = nonEmpty(signerProperty) ?? (settings.kms === 'retiring' ? 'kms-retiring' : settings.signer);
   if (signer !== 'secrets-manager') return;
-  const ring = (await deps.portsFor(profileName, settings).store.load())?.ring;
+  const ring = (await readRing())?.ring;
   const inKms = (ring?.keys ?? []).filter((key) => key.kmsKeyArn !== undefined);
   if (inKms.length === 0) return;
   throw new Error(
